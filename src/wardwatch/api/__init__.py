@@ -1,0 +1,1 @@
+"""FastAPI assembly: each wing brings its router; this package guards and serves them."""

@@ -1,0 +1,58 @@
+"""Assembles the FastAPI application from the wings' routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from wardwatch import __version__
+from wardwatch.api import problems
+from wardwatch.api.guard import GuardedRoute
+from wardwatch.api.middleware import HttpMetrics, RequestContextMiddleware
+from wardwatch.api.system import router as system_router
+from wardwatch.audit.api import router as audit_router
+from wardwatch.authz.api import router as authz_router
+from wardwatch.bootstrap import Container
+from wardwatch.registry.api import router as registry_router
+
+ROUTERS = (system_router, authz_router, registry_router, audit_router)
+
+
+def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAPI:
+    """The API; refuses to start if any route slipped in without an access policy."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            container.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                container.stop()
+
+    app = FastAPI(
+        title="WardWatch",
+        version=__version__,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    for router in ROUTERS:
+        app.include_router(router)
+    unguarded = [r.path for r in app.routes if isinstance(r, APIRoute) and not isinstance(r, GuardedRoute)]
+    if unguarded:
+        raise RuntimeError(f"routes without an access policy: {unguarded}")
+    problems.install(app)
+    metrics = container.extensions.get("http_metrics")
+    if metrics is None:
+        metrics = container.extensions["http_metrics"] = HttpMetrics(container.metrics_registry)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=metrics, default_locale=container.settings.default_locale
+    )
+    return app

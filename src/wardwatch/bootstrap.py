@@ -1,0 +1,162 @@
+"""Wiring: builds the real adapters and services from settings (the composition root)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from wardwatch.audit.log import AuditLog
+from wardwatch.audit.note import NoteError, Signer
+from wardwatch.audit.service import AuditService
+from wardwatch.audit.worker import CheckpointScheduler
+from wardwatch.authz.model import RoleCatalog
+from wardwatch.authz.passwords import Passwords
+from wardwatch.authz.service import AccountService
+from wardwatch.kernel.bus import EventBus, InProcessBus
+from wardwatch.kernel.clock import Clock, SystemClock
+from wardwatch.kernel.config import Settings
+from wardwatch.kernel.crypto import (
+    Mac,
+    SecretBox,
+    derive_key,
+    load_master_key,
+    write_private_file,
+)
+from wardwatch.kernel.db import Database
+from wardwatch.kernel.deps import Deps
+from wardwatch.kernel.errors import ConfigError
+from wardwatch.kernel.outbox import OutboxRelay
+from wardwatch.registry.service import RegistryService
+
+log = logging.getLogger(__name__)
+
+AUDIT_MAC_PURPOSE = "audit-mac"
+
+
+@dataclass(frozen=True)
+class Keys:
+    master: bytes
+    signer: Signer
+
+    @property
+    def audit_mac(self) -> Mac:
+        return Mac(self.master, AUDIT_MAC_PURPOSE)
+
+    @property
+    def audit_mac_key(self) -> bytes:
+        return derive_key(self.master, AUDIT_MAC_PURPOSE)
+
+
+def signing_key_path(settings: Settings) -> Path:
+    return settings.keys_dir / "audit-signing.key"
+
+
+def load_keys(settings: Settings, *, create: bool = False) -> Keys:
+    """The master key and the checkpoint signing key; made on first ``init``."""
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    master = load_master_key(settings.keys_dir, secret, create=create)
+    path = signing_key_path(settings)
+    if not path.exists():
+        if not create:
+            raise ConfigError(f"{path}: audit signing key missing; run 'wardwatch init' first")
+        write_private_file(path, (Signer.generate(settings.audit.origin).encode() + "\n").encode())
+        public = Signer.parse(path.read_text()).verifier.encode()
+        (settings.keys_dir / "audit-verifier.vkey").write_text(public + "\n")
+    try:
+        signer = Signer.parse(path.read_text())
+    except NoteError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    if signer.name != settings.audit.origin:
+        raise ConfigError(f"{path}: signs as '{signer.name}' but audit.origin is '{settings.audit.origin}'")
+    return Keys(master, signer)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    db: Database
+    clock: Clock
+    keys: Keys
+    bus: EventBus
+    relay: OutboxRelay
+    audit: AuditLog
+    deps: Deps
+    roles: RoleCatalog
+    registry: RegistryService
+    accounts: AccountService
+    audit_service: AuditService
+    checkpoints: CheckpointScheduler
+    metrics_registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    extensions: dict[str, Any] = field(default_factory=dict)
+    _started: bool = False
+
+    def start(self) -> None:
+        """Start background work: event delivery, outbox recovery, scheduled checkpoints."""
+        if self._started:
+            return
+        self.bus.start()
+        self.relay.start()
+        self.relay.notify()
+        self.checkpoints.start()
+        self._started = True
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self.checkpoints.stop()
+        self.relay.stop()
+        self.bus.stop()
+        self._started = False
+
+    def close(self) -> None:
+        self.stop()
+        self.db.dispose()
+
+
+def build_container(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    create_keys: bool = False,
+    db: Database | None = None,
+) -> Container:
+    keys = load_keys(settings, create=create_keys)
+    clock = clock or SystemClock()
+    database = db or Database(settings.effective_database_url)
+    bus = InProcessBus()
+    relay = OutboxRelay(database, bus)
+    audit = AuditLog(keys.audit_mac, keys.signer, clock, settings.data / "checkpoints")
+    deps = Deps(
+        settings=settings, db=database, clock=clock, audit=audit, box=SecretBox(keys.master), relay=relay
+    )
+    try:
+        roles = RoleCatalog({k: v.permissions for k, v in settings.authz.custom_roles.items()})
+    except ValueError as exc:
+        raise ConfigError(f"authz.custom_roles: {exc}") from exc
+    unknown = set(settings.auth.mfa_required_roles) - set(roles.names())
+    if unknown:
+        raise ConfigError(f"auth.mfa_required_roles: unknown roles {sorted(unknown)}")
+    registry = RegistryService(deps)
+    passwords = Passwords(settings.auth.argon2_time_cost, settings.auth.argon2_memory_kib)
+    accounts = AccountService(deps, registry, roles, passwords)
+    audit_service = AuditService(deps, audit, registry, keys.audit_mac, keys.audit_mac_key)
+    checkpoints = CheckpointScheduler(database, audit, settings.audit.checkpoint_interval_s)
+    return Container(
+        settings=settings,
+        db=database,
+        clock=clock,
+        keys=keys,
+        bus=bus,
+        relay=relay,
+        audit=audit,
+        deps=deps,
+        roles=roles,
+        registry=registry,
+        accounts=accounts,
+        audit_service=audit_service,
+        checkpoints=checkpoints,
+    )

@@ -1,0 +1,363 @@
+"""The ``wardwatch`` command: set-up, serving, the demo, audit verification and benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from wardwatch.kernel.config import Settings, load_settings
+from wardwatch.kernel.context import locale_var
+from wardwatch.kernel.errors import ConfigError, Problem
+from wardwatch.kernel.i18n import normalize_locale, t
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="WardWatch command line.")
+audit_app = typer.Typer(no_args_is_help=True, help="Audit log: verify and checkpoint.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print one JSON object.")
+app.add_typer(audit_app, name="audit")
+app.add_typer(bench_app, name="bench")
+
+err = Console(stderr=True)
+out = Console()
+
+DataOption = Annotated[Path | None, typer.Option("--data", help="Data directory (default: $WARDWATCH_DATA).")]
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML configuration file.")]
+
+T = TypeVar("T")
+
+
+def _cli_locale() -> None:
+    for var in ("WARDWATCH_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        locale = normalize_locale(os.environ.get(var, "").split(".")[0])
+        if locale:
+            locale_var.set(locale)
+            return
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"wardwatch: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    """Run a command body; expected failures become one translated line and exit code 1."""
+    from wardwatch.audit.log import AuditIntegrityError  # noqa: PLC0415
+
+    try:
+        return fn()
+    except ConfigError as exc:
+        _fail(t("cli.config_error", detail=str(exc)))
+    except Problem as exc:
+        _fail(exc.detail())
+    except AuditIntegrityError as exc:
+        _fail(t("cli.audit_integrity", detail=str(exc)))
+    except OSError as exc:
+        _fail(t("cli.os_error", detail=f"{exc.filename or ''} {exc.strerror or exc}".strip()))
+    raise AssertionError("unreachable")
+
+
+def _settings(data: Path | None, config: Path | None, **overrides: Any) -> Settings:
+    return load_settings(data, config, **overrides)
+
+
+def _configure_logging(settings: Settings) -> None:
+    from wardwatch.kernel.logging import configure_logging  # noqa: PLC0415
+
+    configure_logging(settings.logging.level, settings.logging.json_format)
+
+
+def _read_admin_password(username: str) -> str:
+    password = os.environ.get("WARDWATCH_ADMIN_PASSWORD")
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        _fail(t("cli.password_needed"))
+    first = typer.prompt(t("cli.password_prompt", username=username), hide_input=True)
+    second = typer.prompt(t("cli.password_repeat"), hide_input=True)
+    if first != second:
+        _fail(t("cli.password_mismatch"))
+    return str(first)
+
+
+@app.command()
+def init(
+    admin: Annotated[str, typer.Option("--admin", help="Username of the first administrator.")],
+    data: DataOption = None,
+    config: ConfigOption = None,
+    org_name: Annotated[
+        str, typer.Option("--org-name", help="Name of the root org node.")
+    ] = "Ministry of Health",
+) -> None:
+    """Create the data directory, run migrations and create the first administrator.
+
+    The password is read from WARDWATCH_ADMIN_PASSWORD or asked for at a prompt.
+    """
+    from wardwatch.instance import init_instance  # noqa: PLC0415
+
+    def run() -> None:
+        settings = _settings(data, config)
+        password = _read_admin_password(admin)
+        result = init_instance(settings, admin_username=admin, admin_password=password, org_name=org_name)
+        out.print(t("cli.init_done", data=str(settings.data), admin=admin, size=result.checkpoint_size))
+
+    guarded(run)
+
+
+@app.command()
+def migrate(data: DataOption = None, config: ConfigOption = None) -> None:
+    """Upgrade the database schema to this version of WardWatch."""
+    from wardwatch.kernel import migrate as migrations  # noqa: PLC0415
+    from wardwatch.kernel.db import Database  # noqa: PLC0415
+
+    def run() -> None:
+        settings = _settings(data, config)
+        db = Database(settings.effective_database_url)
+        try:
+            migrations.upgrade(db)
+            out.print(t("cli.migrated", revision=migrations.current_revision(db) or ""))
+        finally:
+            db.dispose()
+
+    guarded(run)
+
+
+def _serve(settings: Settings, banner: Callable[[], None] | None = None) -> None:
+    import uvicorn  # noqa: PLC0415
+
+    from wardwatch.api.app import create_app  # noqa: PLC0415
+    from wardwatch.instance import open_instance  # noqa: PLC0415
+
+    _configure_logging(settings)
+    container = open_instance(settings)
+    api = create_app(container)
+    if banner is not None:
+        banner()
+    try:
+        uvicorn.run(
+            api,
+            host=settings.server.host,
+            port=settings.server.port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+        )
+    finally:
+        container.close()
+
+
+@app.command()
+def serve(
+    data: DataOption = None,
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the API (and the console) for an initialised data directory."""
+
+    def run() -> None:
+        server: dict[str, Any] = {}
+        if host:
+            server["host"] = host
+        if port:
+            server["port"] = port
+        settings = _settings(data, config, **({"server": server} if server else {}))
+        _serve(settings)
+
+    guarded(run)
+
+
+@app.command()
+def demo(
+    data: Annotated[Path, typer.Option("--data", help="Demo data directory.")] = Path("demo-data"),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start from an empty demo.")] = False,
+    seed_only: Annotated[bool, typer.Option("--seed-only", help="Seed, print and exit.")] = False,
+) -> None:
+    """Seed a demo org tree with one user per role and serve it."""
+    from wardwatch import demo as demo_seed  # noqa: PLC0415
+    from wardwatch.instance import init_instance, open_instance  # noqa: PLC0415
+
+    def run() -> None:
+        if fresh and data.exists():
+            shutil.rmtree(data)
+        credentials_file = data / "demo-credentials.json"
+        if not credentials_file.exists():
+            if data.exists():
+                shutil.rmtree(data)
+            data.mkdir(parents=True)
+            token = secrets.token_urlsafe(24)
+            (data / "wardwatch.yaml").write_text(
+                "server:\n  cookie_secure: false\naudit:\n  checkpoint_interval_s: 60\n"
+                f"metrics:\n  token: {token}\n",
+                "utf-8",
+            )
+            settings = _settings(data, None)
+            with out.status(t("cli.demo_seeding")):
+                result = init_instance(
+                    settings,
+                    admin_username=demo_seed.ADMIN_USERNAME,
+                    admin_password=demo_seed.DEMO_PASSWORD,
+                    org_name=demo_seed.ORG_NAME,
+                )
+                container = open_instance(settings)
+                try:
+                    seeded = demo_seed.seed(container, result.admin_id, result.root_id)
+                    with container.db.write() as conn:
+                        container.audit.create_checkpoint(conn)
+                finally:
+                    container.close()
+            credentials = {
+                "password": demo_seed.DEMO_PASSWORD,
+                "metrics_token": token,
+                "accounts": [a.__dict__ for a in seeded.accounts],
+            }
+            fd = os.open(credentials_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(credentials, handle, ensure_ascii=False, indent=2)
+        saved = json.loads(credentials_file.read_text("utf-8"))
+        settings = _settings(data, None, server={"host": host, "port": port, "cookie_secure": False})
+
+        def banner() -> None:
+            _print_demo_banner(settings, saved)
+
+        if seed_only:
+            banner()
+            return
+        _serve(settings, banner)
+
+    guarded(run)
+
+
+def _print_demo_banner(settings: Settings, saved: dict[str, Any]) -> None:
+    address = f"http://{settings.server.host}:{settings.server.port}"
+    out.print(t("cli.demo_address", address=address))
+    table = Table(title=t("cli.demo_accounts"))
+    for column in ("cli.col_username", "cli.col_role", "cli.col_node", "cli.col_totp"):
+        table.add_column(t(column), overflow="fold")
+    for account in saved["accounts"]:
+        table.add_row(
+            account["username"], account["role"], account["node_name"], account.get("totp_secret") or "-"
+        )
+    out.print(table)
+    out.print(t("cli.demo_password", password=saved["password"]))
+    out.print(t("cli.demo_metrics", token=saved["metrics_token"]))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    data: DataOption = None,
+    config: ConfigOption = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="A signed checkpoint to verify against (from a witness).")
+    ] = None,
+    public_key: Annotated[
+        Path | None, typer.Option("--public-key", help="Verifier key file (name+id+key).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Recompute the log and check it; exits 1 and names the first bad entry on tampering."""
+    from wardwatch.audit.note import Verifier  # noqa: PLC0415
+    from wardwatch.audit.service import describe  # noqa: PLC0415
+    from wardwatch.audit.verify import verify_log  # noqa: PLC0415
+    from wardwatch.bootstrap import load_keys  # noqa: PLC0415
+    from wardwatch.kernel.db import Database  # noqa: PLC0415
+
+    def run() -> bool:
+        settings = _settings(data, config)
+        keys = load_keys(settings)
+        verifier = Verifier.parse(public_key.read_text("utf-8")) if public_key else keys.signer.verifier
+        note = checkpoint.read_text("utf-8") if checkpoint else None
+        db = Database(settings.effective_database_url)
+        try:
+            with err.status(t("cli.verifying")):
+                report = verify_log(
+                    db,
+                    verifier=verifier,
+                    mac=keys.audit_mac,
+                    mac_key=keys.audit_mac_key,
+                    checkpoint_note=note,
+                    workers=settings.audit.verify_workers,
+                )
+        finally:
+            db.dispose()
+        if as_json:
+            out.print_json(json.dumps({**report.as_dict(), "message": describe(report)}))
+        elif report.ok:
+            out.print(describe(report), markup=False, soft_wrap=True)
+        else:
+            err.print(f"wardwatch: {describe(report)}", markup=False, soft_wrap=True)
+        return report.ok
+
+    if not guarded(run):
+        raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    data: DataOption = None,
+    config: ConfigOption = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Also write the signed checkpoint to this file.")
+    ] = None,
+) -> None:
+    """Sign a checkpoint of the current log now and print it (C2SP tlog-checkpoint)."""
+    from wardwatch.instance import open_instance  # noqa: PLC0415
+    from wardwatch.kernel.actor import system_actor  # noqa: PLC0415
+
+    def run() -> None:
+        container = open_instance(_settings(data, config))
+        try:
+            with container.deps.uow(system_actor("cli")) as uow:
+                stored = container.audit.create_checkpoint(uow.conn)
+                uow.audit(
+                    "audit.checkpoint",
+                    object_type="checkpoint",
+                    object_id=str(stored.size),
+                    details={"size": stored.size},
+                )
+                uow.commit()
+        finally:
+            container.close()
+        if out_file is not None:
+            out_file.write_text(stored.note, "utf-8")
+        sys.stdout.write(stored.note)
+
+    guarded(run)
+
+
+@bench_app.command("audit")
+def bench_audit(
+    appends: Annotated[int, typer.Option(help="Appends to time, each its own transaction.")] = 20_000,
+    entries: Annotated[int, typer.Option(help="Log size to verify.")] = 1_000_000,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Scratch directory (default: a temporary one).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+) -> None:
+    """Audit append and verification throughput against the issue's targets."""
+    from wardwatch.bench.audit import run_audit_bench  # noqa: PLC0415
+
+    def run() -> None:
+        result = run_audit_bench(appends=appends, entries=entries, scratch=data, progress=not as_json)
+        sys.stdout.write(json.dumps(result) + "\n")
+
+    guarded(run)
+
+
+def main() -> None:
+    _cli_locale()
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Shared foundations every wing stands on: configuration, database, clock, ids, bus, errors."""

@@ -1,0 +1,13 @@
+"""Imports every wing's tables so the shared metadata describes the whole schema."""
+
+from __future__ import annotations
+
+from wardwatch.audit import store as audit_store
+from wardwatch.authz import store as authz_store
+from wardwatch.kernel import outbox
+from wardwatch.kernel.db import metadata
+from wardwatch.registry import store as registry_store
+
+STORES = (outbox, audit_store, authz_store, registry_store)
+
+__all__ = ["STORES", "metadata"]

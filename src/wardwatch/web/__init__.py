@@ -1,0 +1,1 @@
+"""Web console assets and translation catalogs."""

@@ -1,0 +1,106 @@
+"""Every user-facing string exists in Vietnamese, Simplified Chinese and English."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from wardwatch.authz.model import BUILTIN_ROLES, PERMISSIONS
+from wardwatch.kernel.i18n import LOCALES, catalog, negotiate, placeholders, t
+from wardwatch.registry import model as registry_model
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "wardwatch"
+PROBLEM_CLASSES = {
+    "Problem",
+    "BadRequest",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "Conflict",
+    "Invalid",
+    "Locked",
+}
+
+
+def used_keys() -> set[str]:
+    """Message keys the code can ask for, found by reading the source."""
+    keys: set[str] = set()
+    for path in SRC.rglob("*.py"):
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            first = node.args[0] if node.args else None
+            literal = (
+                first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+            )
+            if name == "t" and literal:
+                keys.add(literal)
+            if name in PROBLEM_CLASSES and literal:
+                keys |= {f"problem.{literal}.title", f"problem.{literal}.detail"}
+            for kw in node.keywords:
+                if kw.arg == "code" and isinstance(kw.value, ast.Constant) and path.name == "verify.py":
+                    keys.add(f"audit.verify.{kw.value.value}")
+                if (
+                    kw.arg == "object_type"
+                    and name in ("require", "require_visible")
+                    and isinstance(kw.value, ast.Constant)
+                ):
+                    keys.add(f"object.{kw.value.value}")
+        text = path.read_text("utf-8")
+        keys |= {f"object.{m}" for m in re.findall(r'params=\{"object": "(\w+)"', text)}
+    from wardwatch.api.problems import _STATUS_CODES
+    from wardwatch.kernel import errors
+
+    for code in [*_STATUS_CODES.values(), "http_error", "internal", "validation_failed"] + [
+        c.code for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.Problem)
+    ]:
+        keys |= {f"problem.{code}.title", f"problem.{code}.detail"}
+    enums = {
+        "org_kind": registry_model.OrgKind,
+        "facility_type": registry_model.FacilityType,
+        "area_type": registry_model.AreaType,
+        "purpose": registry_model.Purpose,
+        "door_kind": registry_model.DoorKind,
+        "camera_status": registry_model.CameraStatus,
+        "rollout_status": registry_model.RolloutStatus,
+    }
+    for group, enum in enums.items():
+        keys |= {f"{group}.{member.value}" for member in enum}
+    keys |= {f"role.{r}" for r in BUILTIN_ROLES} | {f"permission.{p}" for p in PERMISSIONS}
+    keys.add("audit.verify.ok")
+    keys.add("validation.value_error")
+    return keys
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_each_catalog_has_every_key_with_matching_placeholders(locale: str) -> None:
+    english = catalog("en")
+    messages = catalog(locale)
+    assert set(messages) == set(english), set(messages) ^ set(english)
+    for key, text in english.items():
+        assert messages[key].strip(), f"{locale}: {key} is empty"
+        assert placeholders(messages[key]) == placeholders(text), f"{locale}: {key}"
+
+
+def test_every_key_the_code_uses_is_in_the_catalogs() -> None:
+    missing = sorted(used_keys() - set(catalog("en")))
+    assert not missing, f"add these keys to all three catalogs: {missing}"
+
+
+def test_translations_differ_from_english_where_words_are_shown() -> None:
+    same = [k for k, v in catalog("vi").items() if v == catalog("en")[k] and " " in v]
+    assert not same, f"untranslated Vietnamese strings: {same}"
+    same_zh = [k for k, v in catalog("zh-Hans").items() if v == catalog("en")[k] and " " in v]
+    assert not same_zh, f"untranslated Chinese strings: {same_zh}"
+
+
+def test_language_negotiation_and_lookup() -> None:
+    assert negotiate("zh-CN,zh;q=0.9,en;q=0.5") == "zh-Hans"
+    assert negotiate("fr-FR, vi;q=0.8, en;q=0.5") == "vi"
+    assert negotiate("de-DE") == "en"
+    assert t("problem.private_zone.title", "vi") != t("problem.private_zone.title", "en")
