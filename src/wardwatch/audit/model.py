@@ -91,11 +91,20 @@ class AuditEntry:
 
 
 def leaf_hash_of(
-    seq: int, ts_us: int, actor: str, actor_name: str, action: str, object_type: str,
-    object_id: str, scope: str, purpose: str, outcome: str, request_id: str, details: str,
+    seq: int,
+    ts_us: int,
+    actor: str,
+    actor_name: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    scope: str,
+    purpose: str,
+    outcome: str,
+    request_id: str,
+    details: str,
 ) -> bytes:
-    fields = (actor, actor_name, action, object_type, object_id, scope, purpose, outcome,
-              request_id, details)
+    fields = (actor, actor_name, action, object_type, object_id, scope, purpose, outcome, request_id, details)
     args: list[int | bytes] = [seq, ts_us]
     for field in fields:
         raw = field.encode()

@@ -15,16 +15,24 @@ from typing import Any
 from wardwatch.audit.model import ENTRY_MAC_PREFIX, LEAF_FORMAT
 from wardwatch.kernel.fasthmac import hmac_pads
 
-_TEXT = ("actor", "actor_name", "action", "object_type", "object_id", "scope", "purpose",
-         "outcome", "request_id", "details")
+_TEXT = (
+    "actor",
+    "actor_name",
+    "action",
+    "object_type",
+    "object_id",
+    "scope",
+    "purpose",
+    "outcome",
+    "request_id",
+    "details",
+)
 _SELECT = (
-    "SELECT seq, ts_us, {text}, leaf_hash, mac FROM audit_entries "
-    "WHERE seq >= {m} AND seq < {m} ORDER BY seq"
+    "SELECT seq, ts_us, {text}, leaf_hash, mac FROM audit_entries WHERE seq >= {m} AND seq < {m} ORDER BY seq"
 )
 # Text arrives as UTF-8 bytes, ready for the byte-oriented leaf encoding without decoding.
 _SQLITE_SELECT = _SELECT.format(text=", ".join(_TEXT), m="?")
-_POSTGRES_SELECT = _SELECT.format(
-    text=", ".join(f"convert_to({c}, 'UTF8')" for c in _TEXT), m="%s")
+_POSTGRES_SELECT = _SELECT.format(text=", ".join(f"convert_to({c}, 'UTF8')" for c in _TEXT), m="%s")
 
 
 @dataclass(frozen=True)

@@ -127,8 +127,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # Straight to the driver: this runs for every transaction, reads included.
         raw = conn.connection.driver_connection
         assert raw is not None
-        raw.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get("wardwatch_write")
-                    else "BEGIN")
+        raw.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get("wardwatch_write") else "BEGIN")
 
 
 def placeholder(conn: Connection) -> str:
