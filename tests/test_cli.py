@@ -92,3 +92,38 @@ def test_messages_follow_the_users_language(tmp_path: Path, cli_env, monkeypatch
     locale_var.reset(token)
     assert result.exit_code == 1 and "WARDWATCH_ADMIN_PASSWORD" in result.output
     assert "hoặc" in result.output or "đặt" in result.output.lower()
+
+
+def test_migrate_is_idempotent_and_audits_an_upgrade(
+    tmp_path: Path, cli_env, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    from sqlalchemy import text
+
+    from wardwatch.instance import open_instance
+    from wardwatch.kernel.config import load_settings
+
+    data = tmp_path / "m"
+    monkeypatch.setenv("WARDWATCH_ADMIN_PASSWORD", "an-admin-passphrase")
+    assert runner.invoke(app, ["init", "--data", str(data), "--admin", "nam.admin"]).exit_code == 0
+    same = runner.invoke(app, ["migrate", "--data", str(data)])
+    assert same.exit_code == 0 and "0001" in same.output and "Upgraded" not in same.output
+    container = open_instance(load_settings(data))
+    with container.db.write() as conn:  # pretend the schema is one revision older
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    container.close()
+    # Stand-in for a newer release's migration: it only moves the revision forward.
+    monkeypatch.setattr("wardwatch.kernel.migrate.upgrade", lambda db, revision="head": _stamp(db))
+    upgraded = runner.invoke(app, ["migrate", "--data", str(data)])
+    assert upgraded.exit_code == 0 and "Upgraded from revision 0000" in upgraded.output
+    container = open_instance(load_settings(data))
+    with container.db.read() as conn:
+        entries = container.audit.search(conn, scopes=None, action="system.migrate")
+    container.close()
+    assert [e.details for e in entries] == ['{"from":"0000","to":"0001"}']
+
+
+def _stamp(db) -> None:
+    from sqlalchemy import text
+
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))

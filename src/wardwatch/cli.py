@@ -28,6 +28,8 @@ app.add_typer(bench_app, name="bench")
 
 err = Console(stderr=True)
 out = Console()
+# Tables stay legible when the output is a file or a pipe rather than a terminal.
+wide = Console(width=max(out.width, 140))
 
 DataOption = Annotated[Path | None, typer.Option("--data", help="Data directory (default: $WARDWATCH_DATA).")]
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML configuration file.")]
@@ -114,18 +116,14 @@ def init(
 
 @app.command()
 def migrate(data: DataOption = None, config: ConfigOption = None) -> None:
-    """Upgrade the database schema to this version of WardWatch."""
-    from wardwatch.kernel import migrate as migrations  # noqa: PLC0415
-    from wardwatch.kernel.db import Database  # noqa: PLC0415
+    """Upgrade the database schema to this version of WardWatch (audited)."""
+    from wardwatch.instance import migrate_instance  # noqa: PLC0415
 
     def run() -> None:
-        settings = _settings(data, config)
-        db = Database(settings.effective_database_url)
-        try:
-            migrations.upgrade(db)
-            out.print(t("cli.migrated", revision=migrations.current_revision(db) or ""))
-        finally:
-            db.dispose()
+        before, after = migrate_instance(_settings(data, config))
+        out.print(t("cli.migrated", revision=after or ""))
+        if before != after:
+            out.print(t("cli.migrated_from", revision=before or "-"))
 
     guarded(run)
 
@@ -248,7 +246,7 @@ def _print_demo_banner(settings: Settings, saved: dict[str, Any]) -> None:
         table.add_row(
             account["username"], account["role"], account["node_name"], account.get("totp_secret") or "-"
         )
-    out.print(table)
+    wide.print(table)
     out.print(t("cli.demo_password", password=saved["password"]))
     out.print(t("cli.demo_metrics", token=saved["metrics_token"]))
 

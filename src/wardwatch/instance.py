@@ -98,6 +98,28 @@ def create_first_records(
     return root.id, admin_id
 
 
+def migrate_instance(settings: Settings) -> tuple[str | None, str | None]:
+    """Upgrade the schema; on an initialised instance the upgrade goes on the audit record."""
+    db = Database(settings.effective_database_url)
+    try:
+        before = migrate.current_revision(db)
+        migrate.upgrade(db)
+        after = migrate.current_revision(db)
+        if before != after and before is not None and is_initialized(db):
+            container = build_container(settings, db=db)
+            with container.deps.uow(system_actor("migrate")) as uow:
+                uow.audit(
+                    "system.migrate",
+                    object_type="schema",
+                    object_id=after or "",
+                    details={"from": before, "to": after},
+                )
+                uow.commit()
+        return before, after
+    finally:
+        db.dispose()
+
+
 def open_instance(settings: Settings, *, clock: Clock | None = None) -> Container:
     """The container of an initialised instance whose schema is current."""
     if not settings.data.exists():
