@@ -313,15 +313,18 @@ class AuditLog:
             os.replace(temp, target)
 
     def checkpoint_at(self, conn: Connection, size: int) -> StoredCheckpoint | None:
-        c = store.checkpoints.c
-        row = conn.execute(select(c.size, c.root, c.note, c.created_at).where(c.size == size)).first()
-        return StoredCheckpoint(row.size, bytes(row.root), row.note, row.created_at) if row else None
+        return self._one_checkpoint(conn, store.checkpoints.c.size == size)
 
     def latest_checkpoint(self, conn: Connection) -> StoredCheckpoint | None:
+        return self._one_checkpoint(conn, None)
+
+    @staticmethod
+    def _one_checkpoint(conn: Connection, condition: ColumnElement[bool] | None) -> StoredCheckpoint | None:
         c = store.checkpoints.c
-        row = conn.execute(
-            select(c.size, c.root, c.note, c.created_at).order_by(c.size.desc()).limit(1)
-        ).first()
+        query = select(c.size, c.root, c.note, c.created_at).order_by(c.size.desc()).limit(1)
+        if condition is not None:
+            query = query.where(condition)
+        row = conn.execute(query).first()
         return StoredCheckpoint(row.size, bytes(row.root), row.note, row.created_at) if row else None
 
     def checkpoint_sizes(self, conn: Connection) -> list[int]:

@@ -676,12 +676,7 @@ class AccountService:
         binding_id = new_id()
         with self.deps.uow(principal.actor) as uow:
             conn = uow.conn
-            node = self.registry.node(conn, cmd.node_id)
-            if node is None:
-                raise NotFound("not_found", params={"object": "org_node"})
-            principal.require(
-                "role.grant", node.path, object_type="org_node", object_id=node.id, node_id=node.id
-            )
+            node = self.registry.require_node(conn, principal, cmd.node_id, "role.grant", "org_node")
             user = self._user_in_scope(conn, principal, cmd.user_id, "account.read")
             self._check_account_kind(user.kind, cmd.role)
             self._check_delegation(principal, permissions, node.path)
@@ -752,12 +747,7 @@ class AccountService:
         request_id = new_id()
         with self.deps.uow(principal.actor) as uow:
             conn = uow.conn
-            node = self.registry.node(conn, cmd.node_id)
-            if node is None:
-                raise NotFound("not_found", params={"object": "org_node"})
-            principal.require(
-                "account.request", node.path, object_type="org_node", object_id=node.id, node_id=node.id
-            )
+            node = self.registry.require_node(conn, principal, cmd.node_id, "account.request", "org_node")
             self._check_delegation(principal, permissions, node.path)
             self._check_username_free(conn, cmd.username)
             conn.execute(

@@ -105,9 +105,10 @@ class RegistryService:
         rows = conn.execute(select(N.id).where(principal.scope_clause(permission, N.path)))
         return [r.id for r in rows]
 
-    def _require_node(
+    def require_node(
         self, conn: Connection, principal: Principal, node_id: str, permission: str, what: str
     ) -> NodeRef:
+        """The node, if ``principal`` holds ``permission`` on it (404 or 403 otherwise)."""
         node = self.node(conn, node_id)
         if node is None:
             raise NotFound("not_found", params={"object": what})
@@ -117,7 +118,7 @@ class RegistryService:
     def _require_facility(
         self, conn: Connection, principal: Principal, facility_id: str, permission: str
     ) -> NodeRef:
-        node = self._require_node(conn, principal, facility_id, permission, "facility")
+        node = self.require_node(conn, principal, facility_id, permission, "facility")
         if node.kind != OrgKind.FACILITY:
             raise NotFound("not_found", params={"object": "facility"})
         return node
@@ -131,7 +132,7 @@ class RegistryService:
             raise Invalid("parent_required", extra={"field": "parent_id"})
         now = self.deps.clock.now()
         with self.deps.uow(principal.actor) as uow:
-            parent = self._require_node(uow.conn, principal, cmd.parent_id, "registry.edit", "org_node")
+            parent = self.require_node(uow.conn, principal, cmd.parent_id, "registry.edit", "org_node")
             check_parent(parent.kind, cmd.kind)
             node = self._insert_node(uow.conn, parent, cmd.kind, cmd.name, now)
             uow.audit(
@@ -188,7 +189,7 @@ class RegistryService:
 
     def rename_node(self, principal: Principal, node_id: str, cmd: OrgNodeUpdate) -> OrgNodeView:
         with self.deps.uow(principal.actor) as uow:
-            node = self._require_node(uow.conn, principal, node_id, "registry.edit", "org_node")
+            node = self.require_node(uow.conn, principal, node_id, "registry.edit", "org_node")
             uow.conn.execute(
                 update(store.org_nodes)
                 .where(N.id == node.id)
@@ -234,7 +235,7 @@ class RegistryService:
         now = self.deps.clock.now()
         with self.deps.uow(principal.actor) as uow:
             conn = uow.conn
-            parent = self._require_node(conn, principal, cmd.parent_id, "registry.edit", "org_node")
+            parent = self.require_node(conn, principal, cmd.parent_id, "registry.edit", "org_node")
             check_parent(parent.kind, OrgKind.FACILITY)
             node = self._insert_node(conn, parent, OrgKind.FACILITY, cmd.name, now)
             self._check_enforcement(conn, cmd.enforcement_node_id, node.path)
