@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from support import PASSWORD, make_container
 from wardwatch.audit import store
+from wardwatch.audit.merkle import Frontier
 from wardwatch.audit.model import AuditRecord, leaf_hash_of
 from wardwatch.cli import app
 from wardwatch.instance import create_first_records
@@ -257,13 +258,30 @@ def test_consistent_rewrite_without_the_secret_key_is_caught_by_signed_checkpoin
     (witness / "checkpoint").write_text(note)
     from wardwatch.audit.verify import verify_log
 
-    report = verify_log(
-        container.db,
-        verifier=container.audit.verifier,
-        mac=None,
-        mac_key=None,
-        checkpoint_note=(witness / "checkpoint").read_text(),
-    )
+    def witness_verify():
+        return verify_log(
+            container.db,
+            verifier=container.audit.verifier,
+            mac=None,
+            mac_key=None,
+            checkpoint_note=(witness / "checkpoint").read_text(),
+        )
+
+    # Leaves rewritten but the stored proof nodes left alone: the nodes give it away.
+    report = witness_verify()
+    assert report.code == "proof_node_altered" and report.bad_range == (0, 255)
+    # The stored nodes rewritten as well: only the signed checkpoint is left to tell.
+    with container.db.write() as conn:
+        leaves = [bytes(h) for h in conn.execute(select(E.leaf_hash).order_by(E.seq)).scalars()]
+        frontier = Frontier()
+        for leaf in leaves:
+            for level, index, node in frontier.append(leaf):
+                conn.execute(
+                    update(store.nodes)
+                    .where(store.nodes.c.level == level, store.nodes.c.idx == index)
+                    .values(hash=node)
+                )
+    report = witness_verify()
     assert not report.ok and report.code == "checkpoint_mismatch"
     assert report.bad_range is not None and report.bad_range[0] <= 9 <= report.bad_range[1]
     code, output = verify(data, "--public-key", str(vkey))

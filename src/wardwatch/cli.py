@@ -210,8 +210,7 @@ def demo(
                 container = open_instance(settings)
                 try:
                     seeded = demo_seed.seed(container, result.admin_id, result.root_id)
-                    with container.db.write() as conn:
-                        container.audit.create_checkpoint(conn)
+                    container.audit.sign_checkpoint(container.db)
                 finally:
                     container.close()
             credentials = {
@@ -264,6 +263,7 @@ def audit_verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Recompute the log and check it; exits 1 and names the first bad entry on tampering."""
+    from wardwatch.audit.log import read_exported  # noqa: PLC0415
     from wardwatch.audit.note import Verifier  # noqa: PLC0415
     from wardwatch.audit.service import describe  # noqa: PLC0415
     from wardwatch.audit.verify import verify_log  # noqa: PLC0415
@@ -284,6 +284,7 @@ def audit_verify(
                     mac=keys.audit_mac,
                     mac_key=keys.audit_mac_key,
                     checkpoint_note=note,
+                    exported_notes=read_exported(settings.data / "checkpoints"),
                     workers=settings.audit.verify_workers,
                 )
         finally:
@@ -324,6 +325,7 @@ def audit_checkpoint(
                     details={"size": stored.size},
                 )
                 uow.commit()
+            container.audit.export(stored)
         finally:
             container.close()
         if out_file is not None:

@@ -58,8 +58,7 @@ def init_instance(
             raise Conflict("already_initialized", params={"data": str(settings.data)})
         container = build_container(settings, clock=clock, db=db)
         root_id, admin_id = create_first_records(container, admin_username, admin_password, org_name)
-        with db.write() as conn:
-            checkpoint = container.audit.create_checkpoint(conn)
+        checkpoint = container.audit.sign_checkpoint(db)
         return InitResult(root_id, admin_id, checkpoint.size)
     finally:
         db.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import PlainTextResponse
 
 from wardwatch.api.guard import Caller, GuardedRoute, permission
@@ -16,6 +16,9 @@ from wardwatch.audit.schemas import (
     VerifyResult,
 )
 from wardwatch.kernel.clock import to_micros
+
+MAX_SEQ = 2**63 - 1
+"""Sequence numbers and sizes are 64-bit in the database; larger ones are refused as input."""
 
 router = APIRouter(prefix="/api/v1/audit", route_class=GuardedRoute, tags=["audit"])
 
@@ -29,7 +32,7 @@ def search(
     outcome: str | None = Query(None, pattern="^(success|denied|failure)$"),
     since: datetime | None = None,
     until: datetime | None = None,
-    before: int | None = Query(None, ge=0),
+    before: int | None = Query(None, ge=0, le=MAX_SEQ),
     limit: int = Query(100, ge=1, le=500),
     caller: Caller = permission("audit.read"),
 ) -> list[EntryView]:
@@ -48,7 +51,7 @@ def search(
 
 
 @router.get("/entries/{seq}", response_model=EntryView)
-def entry(seq: int, caller: Caller = permission("audit.read")) -> EntryView:
+def entry(seq: int = Path(ge=0, le=MAX_SEQ), caller: Caller = permission("audit.read")) -> EntryView:
     return caller.container.audit_service.entry(caller.principal, seq)
 
 
@@ -64,7 +67,9 @@ def latest_checkpoint_note(caller: Caller = permission("audit.read")) -> str:
 
 
 @router.get("/checkpoints/{size}", response_model=CheckpointView)
-def checkpoint_at(size: int, caller: Caller = permission("audit.read")) -> CheckpointView:
+def checkpoint_at(
+    size: int = Path(ge=0, le=MAX_SEQ), caller: Caller = permission("audit.read")
+) -> CheckpointView:
     return caller.container.audit_service.checkpoint_at(size)
 
 
@@ -81,14 +86,18 @@ def public_key(caller: Caller = permission("audit.read")) -> str:
 
 @router.get("/proofs/inclusion", response_model=InclusionProofView)
 def inclusion_proof(
-    index: int = Query(ge=0), size: int | None = Query(None, ge=1), caller: Caller = permission("audit.read")
+    index: int = Query(ge=0, le=MAX_SEQ),
+    size: int | None = Query(None, ge=1, le=MAX_SEQ),
+    caller: Caller = permission("audit.read"),
 ) -> InclusionProofView:
     return caller.container.audit_service.inclusion(caller.principal, index, size)
 
 
 @router.get("/proofs/consistency", response_model=ConsistencyProofView)
 def consistency_proof(
-    first: int = Query(ge=1), second: int = Query(ge=1), caller: Caller = permission("audit.read")
+    first: int = Query(ge=1, le=MAX_SEQ),
+    second: int = Query(ge=1, le=MAX_SEQ),
+    caller: Caller = permission("audit.read"),
 ) -> ConsistencyProofView:
     return caller.container.audit_service.consistency(first, second)
 

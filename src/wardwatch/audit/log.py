@@ -38,7 +38,7 @@ from wardwatch.audit.note import Checkpoint, Signer, Verifier
 from wardwatch.kernel.actor import Actor
 from wardwatch.kernel.clock import Clock, to_micros
 from wardwatch.kernel.crypto import Mac
-from wardwatch.kernel.db import placeholder
+from wardwatch.kernel.db import Database, placeholder
 
 log = logging.getLogger(__name__)
 
@@ -298,19 +298,32 @@ class AuditLog:
                 size=checkpoint.size, root=checkpoint.root, note=note, created_at=created_at
             )
         )
-        self._export(checkpoint.size, note)
         return StoredCheckpoint(checkpoint.size, checkpoint.root, note, created_at)
 
-    def _export(self, size: int, note: str) -> None:
-        """Keep a file copy for witnesses and backups; written atomically."""
+    def sign_checkpoint(self, db: Database) -> StoredCheckpoint:
+        """Sign the current head in a transaction of its own and export it once committed."""
+        with db.write() as conn:
+            stored = self.create_checkpoint(conn)
+        self.export(stored)
+        return stored
+
+    def export(self, stored: StoredCheckpoint) -> None:
+        """Keep a file copy outside the database, for witnesses, backups and verification.
+
+        Called only after the checkpoint's transaction committed, so every exported file
+        has its row; a file without one means rows were deleted.
+        """
         if self._export_dir is None:
             return
         self._export_dir.mkdir(parents=True, exist_ok=True)
-        for name in (f"{size:012d}.checkpoint", "latest.checkpoint"):
+        for name in (f"{stored.size:012d}.checkpoint", "latest.checkpoint"):
             target = self._export_dir / name
             temp = target.with_suffix(".tmp")
-            temp.write_text(note, "utf-8")
+            temp.write_text(stored.note, "utf-8")
             os.replace(temp, target)
+
+    def exported_notes(self) -> list[str]:
+        return read_exported(self._export_dir) if self._export_dir is not None else []
 
     def checkpoint_at(self, conn: Connection, size: int) -> StoredCheckpoint | None:
         return self._one_checkpoint(conn, store.checkpoints.c.size == size)
@@ -373,6 +386,14 @@ class AuditLog:
 
     def count_rows(self, conn: Connection) -> int:
         return int(conn.execute(select(func.count()).select_from(store.entries)).scalar_one())
+
+
+def read_exported(export_dir: Path, newest: int = 50) -> list[str]:
+    """The newest exported checkpoints (their file names sort by size)."""
+    if not export_dir.is_dir():
+        return []
+    files = sorted(export_dir.glob("[0-9]*.checkpoint"))[-newest:]
+    return [f.read_text("utf-8") for f in files]
 
 
 _ENTRY_COLUMNS = (

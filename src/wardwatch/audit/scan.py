@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from wardwatch.audit.model import ENTRY_MAC_PREFIX, LEAF_FORMAT
+from wardwatch.audit.model import ENTRY_MAC_PREFIX, LEAF_FORMAT, NODE_STORE_MIN_LEVEL
 from wardwatch.kernel.fasthmac import hmac_pads
 
 _TEXT = (
@@ -51,12 +51,14 @@ class ScanTask:
     chunk_bits: int
     mac_key: bytes | None
     snapshot_sizes: tuple[int, ...] = ()
+    check_nodes: bool = True
 
 
 @dataclass
 class Anomaly:
     seq: int
-    kind: str  # missing | edited | forged
+    kind: str  # missing | edited | forged | node
+    level: int = 0
 
 
 @dataclass
@@ -99,11 +101,32 @@ def _rows(locator: DbLocator, start: int, end: int) -> Iterator[tuple[Any, ...]]
     return _postgres_rows(locator.target, start, end)
 
 
+_NODES = "SELECT level, idx, hash FROM audit_nodes WHERE level >= {m} AND level <= {m}"
+
+
+def stored_nodes(locator: DbLocator, low: int, high: int) -> dict[tuple[int, int], bytes]:
+    """The proof nodes stored for levels ``low`` to ``high`` (a few thousand per million)."""
+    if locator.dialect == "sqlite":
+        import sqlite3  # noqa: PLC0415
+
+        conn = sqlite3.connect(f"file:{locator.target}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(_NODES.format(m="?"), (low, high)).fetchall()
+        finally:
+            conn.close()
+    else:
+        import psycopg  # noqa: PLC0415
+
+        with psycopg.connect(locator.target) as pg:
+            rows = pg.execute(_NODES.format(m="%s"), (low, high)).fetchall()
+    return {(int(level), int(idx)): bytes(node) for level, idx, node in rows}
+
+
 def _levels(count: int) -> list[int]:
     return [bit for bit in range(count.bit_length() - 1, -1, -1) if count >> bit & 1]
 
 
-def scan(task: ScanTask, rows: Iterable[tuple[Any, ...]] | None = None) -> ScanResult:
+def scan(task: ScanTask, rows: Iterable[tuple[Any, ...]] | None = None) -> ScanResult:  # noqa: PLR0915
     """Check rows [start, end) in order; stop at the first anomaly."""
     result = ScanResult(task.start, task.end)
     chunk = 1 << task.chunk_bits
@@ -115,6 +138,8 @@ def scan(task: ScanTask, rows: Iterable[tuple[Any, ...]] | None = None) -> ScanR
     stack: list[bytes] = []
     expected = task.start
     local = 0  # leaves folded into the current chunk
+    # Proof nodes are served from storage, so they are held to the recomputed tree too.
+    nodes = stored_nodes(task.locator, NODE_STORE_MIN_LEVEL, task.chunk_bits) if task.check_nodes else None
     source = rows if rows is not None else _rows(task.locator, task.start, task.end)
     for seq, ts, a1, a2, ac, ot, oi, sc, pu, oc, rq, de, stored_leaf, stored_mac in source:
         if seq != expected:
@@ -139,9 +164,18 @@ def scan(task: ScanTask, rows: Iterable[tuple[Any, ...]] | None = None) -> ScanR
                 break
         node = leaf
         count = local
+        level = 0
         while count & 1:
             node = sha(b"\x01" + stack.pop() + node).digest()
             count >>= 1
+            level += 1
+            if nodes is not None and level >= NODE_STORE_MIN_LEVEL:
+                index = ((seq + 1) >> level) - 1
+                if nodes.get((level, index)) != node:
+                    result.anomaly = Anomaly(index << level, "node", level)
+                    break
+        if result.anomaly is not None:
+            break
         stack.append(node)
         local += 1
         expected += 1

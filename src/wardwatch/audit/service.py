@@ -138,6 +138,7 @@ class AuditService:
                 details={"size": stored.size, "root": stored.root.hex()},
             )
             uow.commit()
+        self.log.export(stored)
         return self._checkpoint_view(stored)
 
     def inclusion(self, principal: Principal, index: int, size: int | None) -> InclusionProofView:
@@ -178,6 +179,7 @@ class AuditService:
     def verify(self, checkpoint_note: str | None = None) -> VerifyReport:
         return verify_log(
             self.deps.db,
+            exported_notes=self.log.exported_notes(),
             verifier=self.log.verifier,
             mac=self._mac,
             mac_key=self._mac_key,

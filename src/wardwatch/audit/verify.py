@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -93,28 +94,47 @@ class _LogState:
     head_mac: bytes | None
     checkpoints: list[Any]
     rows_end: int
+    upper_nodes: dict[tuple[int, int], bytes]
 
 
 def _load_state(db: Database) -> _LogState:
-    with db.read() as conn:
-        head = conn.execute(select(store.head.c.size, store.head.c.frontier, store.head.c.mac)).first()
-        stored = conn.execute(
-            select(store.checkpoints.c.size, store.checkpoints.c.root, store.checkpoints.c.note).order_by(
-                store.checkpoints.c.size
-            )
-        ).all()
-        max_seq = conn.execute(select(func.max(store.entries.c.seq))).scalar()
+    """Everything verification starts from, read in one consistent snapshot.
+
+    On PostgreSQL that needs REPEATABLE READ: under READ COMMITTED an append landing
+    between reading the head and reading the last entry would look like an insertion.
+    """
+    with db.engine.connect() as raw:
+        conn = raw.execution_options(isolation_level="REPEATABLE READ") if db.dialect != "sqlite" else raw
+        with conn.begin():
+            head = conn.execute(select(store.head.c.size, store.head.c.frontier, store.head.c.mac)).first()
+            stored = conn.execute(
+                select(store.checkpoints.c.size, store.checkpoints.c.root, store.checkpoints.c.note).order_by(
+                    store.checkpoints.c.size
+                )
+            ).all()
+            max_seq = conn.execute(select(func.max(store.entries.c.seq))).scalar()
+            upper = conn.execute(
+                select(store.nodes.c.level, store.nodes.c.idx, store.nodes.c.hash).where(
+                    store.nodes.c.level > CHUNK_BITS
+                )
+            ).all()
     return _LogState(
         head_size=int(head.size) if head else 0,
         head_frontier=bytes(head.frontier) if head else None,
         head_mac=bytes(head.mac) if head else None,
         checkpoints=list(stored),
         rows_end=-1 if max_seq is None else int(max_seq),
+        upper_nodes={(int(r.level), int(r.idx)): bytes(r.hash) for r in upper},
     )
 
 
 def _scan_all(
-    db: Database, state: _LogState, end: int, snapshot_sizes: set[int], mac_key: bytes | None, workers: int
+    db: Database,
+    state: _LogState,
+    end: int,
+    snapshot_sizes: set[int],
+    mac_key: bytes | None,
+    workers: int,
 ) -> list[ScanResult]:
     locator = locator_for(db)
     ranges = _split(end, workers if end >= _PARALLEL_MIN_ENTRIES else 1)
@@ -129,18 +149,40 @@ def _scan_all(
         return list(pool.map(scan, tasks))
 
 
-def _classify(results: list[ScanResult], state: _LogState) -> tuple[str, int] | None:
-    """The first anomaly in log order, as (code, sequence number)."""
+def _classify(results: list[ScanResult], state: _LogState) -> tuple[str, int, int] | None:
+    """The first anomaly in log order, as (code, first bad sequence number, last one)."""
     anomalies = [r.anomaly for r in results if r.anomaly is not None]
     first = min(anomalies, key=lambda a: a.seq) if anomalies else None
     if (first is None or first.seq >= state.head_size) and state.rows_end >= state.head_size:
         # Rows the authenticated head does not cover were not appended through the log.
-        return "entry_inserted", state.head_size
+        return "entry_inserted", state.head_size, state.head_size
     if first is None:
         return None
     if first.kind == "missing":
-        return ("log_truncated" if first.seq > state.rows_end else "entry_deleted"), first.seq
-    return ("entry_edited" if first.kind == "edited" else "entry_forged"), first.seq
+        return ("log_truncated" if first.seq > state.rows_end else "entry_deleted"), first.seq, first.seq
+    if first.kind == "node":
+        return "proof_node_altered", first.seq, first.seq + (1 << first.level) - 1
+    return ("entry_edited" if first.kind == "edited" else "entry_forged"), first.seq, first.seq
+
+
+def _upper_nodes_intact(results: list[ScanResult], state: _LogState, size: int) -> tuple[int, int] | None:
+    """Check stored proof nodes above the chunk level; the leaf range of the first bad one."""
+    frontier = Frontier()
+    for chunk_root in [r for res in results for r in res.chunk_roots][: size >> CHUNK_BITS]:
+        for level, index, node in frontier.append_node(CHUNK_BITS, chunk_root):
+            if state.upper_nodes.get((level, index)) != node:
+                return index << level, ((index + 1) << level) - 1
+    return None
+
+
+def _open_valid(notes: Sequence[str], verifier: Verifier) -> list[Checkpoint]:
+    opened = []
+    for note in notes:
+        try:
+            opened.append(open_checkpoint(note, verifier))
+        except NoteError:
+            continue
+    return opened
 
 
 def _localize(
@@ -169,8 +211,16 @@ def verify_log(
     mac: Mac | None,
     mac_key: bytes | None,
     checkpoint_note: str | None = None,
+    exported_notes: Sequence[str] = (),
     workers: int = 2,
 ) -> VerifyReport:
+    """Verify the whole log.
+
+    ``checkpoint_note`` is a witness's copy to hold the log to; ``exported_notes`` are the
+    checkpoint files kept outside the database. The newest valid checkpoint of all of them
+    is the reference, and an exported checkpoint missing from the database is itself a
+    finding: deleting checkpoint rows cannot make a truncation pass.
+    """
     started = time.perf_counter()
     state = _load_state(db)
     warnings: list[str] = []
@@ -197,19 +247,21 @@ def verify_log(
     else:
         warnings.append("no_secret_key")
 
-    # The checkpoint to hold the log to: one supplied by a witness, else the latest stored.
+    stored_sizes = {int(s.size) for s in state.checkpoints}
     try:
-        if checkpoint_note is not None:
-            checkpoint = open_checkpoint(checkpoint_note, verifier)
-        elif state.checkpoints:
-            checkpoint = open_checkpoint(state.checkpoints[-1].note, verifier)
+        witness = open_checkpoint(checkpoint_note, verifier) if checkpoint_note is not None else None
+        latest_stored = open_checkpoint(state.checkpoints[-1].note, verifier) if state.checkpoints else None
     except NoteError:
         return report(code="checkpoint_signature_invalid")
+    exported = _open_valid(exported_notes, verifier)
+    candidates = [c for c in (witness, latest_stored, *exported) if c is not None]
+    checkpoint = max(candidates, key=lambda c: c.size) if candidates else None
     if checkpoint is None:
         warnings.append("no_checkpoint")
 
+    references = {c.size: c for c in (*exported, *([witness] if witness else []))}
     end = max(state.head_size, state.rows_end + 1, checkpoint.size if checkpoint else 0)
-    sizes = {int(s.size) for s in state.checkpoints} | {state.head_size}
+    sizes = stored_sizes | {state.head_size} | set(references)
     if checkpoint is not None:
         sizes.add(checkpoint.size)
     results = _scan_all(db, state, end, sizes, mac_key, workers)
@@ -217,7 +269,15 @@ def verify_log(
 
     found = _classify(results, state)
     if found is not None:
-        return report(code=found[0], first_bad_seq=found[1], entries=scanned)
+        code, low, high = found
+        return report(
+            code=code, first_bad_seq=low, bad_range=(low, high) if high != low else None, entries=scanned
+        )
+    bad_nodes = _upper_nodes_intact(results, state, state.head_size)
+    if bad_nodes is not None:
+        return report(
+            code="proof_node_altered", first_bad_seq=bad_nodes[0], bad_range=bad_nodes, entries=scanned
+        )
 
     head_root = _root_at(state.head_size, results)
     root_hex = head_root.hex() if head_root else ""
@@ -226,6 +286,16 @@ def verify_log(
     recorded = Frontier.from_bytes(state.head_size, state.head_frontier).root()
     if head_authentic and head_root != recorded:
         return report(code="head_mismatch", root=root_hex, entries=scanned)
+    for reference in sorted(references.values(), key=lambda c: c.size):
+        if _root_at(reference.size, results) != reference.root:
+            low, high = _localize(results, state, verifier, reference)
+            return report(
+                code="checkpoint_mismatch",
+                root=root_hex,
+                entries=scanned,
+                first_bad_seq=low,
+                bad_range=(low, high),
+            )
     if checkpoint is not None and _root_at(checkpoint.size, results) != checkpoint.root:
         low, high = _localize(results, state, verifier, checkpoint)
         return report(
@@ -235,4 +305,7 @@ def verify_log(
             first_bad_seq=low,
             bad_range=(low, high),
         )
+    missing = sorted(size for size in references if size not in stored_sizes)
+    if missing:
+        return report(code="checkpoint_missing", root=root_hex, entries=scanned, checkpoint_size=missing[0])
     return report(ok=True, root=root_hex, entries=scanned)

@@ -21,12 +21,12 @@ class CheckpointScheduler:
 
     def tick(self) -> int | None:
         """Checkpoint now if the log grew; returns the new checkpoint's size."""
-        with self.db.write() as conn:
+        with self.db.read() as conn:
             size = self.audit.size(conn)
             latest = self.audit.latest_checkpoint(conn)
-            if size == 0 or (latest is not None and latest.size >= size):
-                return None
-            return self.audit.create_checkpoint(conn).size
+        if size == 0 or (latest is not None and latest.size >= size):
+            return None
+        return self.audit.sign_checkpoint(self.db).size
 
     def start(self) -> None:
         self._stop.clear()

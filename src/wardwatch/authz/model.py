@@ -232,7 +232,8 @@ class Grants:
         return sorted(p for p in permissions if not self.allows(p, node_path))
 
     def all_permissions(self) -> list[str]:
-        return sorted(self._allow)
+        """Permissions held on at least one node (a deny over every grant removes one)."""
+        return sorted(p for p, paths in self._allow.items() if any(self.allows(p, x) for x in paths))
 
 
 def over_delegation(granter: Grants, permissions: Iterable[str], node_path: str) -> list[str]:

@@ -47,6 +47,7 @@ from wardwatch.kernel.db import DbRow
 from wardwatch.kernel.deps import Deps
 from wardwatch.kernel.errors import Conflict, Forbidden, Invalid, Locked, NotFound, Unauthorized
 from wardwatch.kernel.ids import new_id
+from wardwatch.registry.model import OrgKind
 from wardwatch.registry.service import RegistryService
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ T = store.api_tokens.c
 R = store.account_requests.c
 
 SESSION_PREFIX = "wws"
+REQUESTING_LEVELS = frozenset({OrgKind.MINISTRY, OrgKind.PROVINCE})
 TOKEN_PREFIX = "wwt"  # noqa: S105 - a public prefix that marks API tokens, not a secret
 _SEEN_GRANULARITY = timedelta(seconds=60)
 
@@ -191,28 +193,34 @@ class AccountService:
             self.passwords.verify(None, password)
             self._login_failed(None, username, "unknown_user")
             raise Unauthorized("login_failed")
+        # The password is checked before the account's state is looked at, so the answer
+        # time does not tell a disabled or locked account from an active one.
+        password_ok = self.passwords.verify(user.password_hash, password)
         if user.disabled:
-            self._login_failed(user, username, "disabled")
+            self._login_failed(user, username, "disabled", count=False)
             raise Unauthorized("login_failed")
         if user.locked_until is not None and user.locked_until > now:
             self._login_failed(user, username, "locked", count=False)
-            raise Locked(
-                "account_locked",
-                params={"until": user.locked_until.isoformat()},
-                extra={"locked_until": user.locked_until.isoformat()},
-            )
-        if user.password_hash is None or not self.passwords.verify(user.password_hash, password):
+            raise self._locked(user.locked_until)
+        if not password_ok:
             self._login_failed(user, username, "bad_password")
             raise Unauthorized("login_failed")
         step: int | None = None
         if user.totp_enabled:
             if not totp:
+                self._login_failed(user, username, "mfa_code_required", count=False)
                 raise Unauthorized("mfa_required", extra={"mfa_required": True})
             step = self._totp_step(user, totp)
             if step is None:
                 self._login_failed(user, username, "bad_totp")
                 raise Unauthorized("login_failed")
         return self._open_session(user, step, client, now)
+
+    @staticmethod
+    def _locked(until: datetime) -> Locked:
+        return Locked(
+            "account_locked", params={"until": until.isoformat()}, extra={"locked_until": until.isoformat()}
+        )
 
     def _totp_step(self, user: DbRow, code: str) -> int | None:
         """The time step a valid, unused code belongs to (replays are refused)."""
@@ -227,6 +235,11 @@ class AccountService:
         return None
 
     def _login_failed(self, user: DbRow | None, username: str, reason: str, count: bool = True) -> None:
+        """Record a refused sign-in; counted refusals lock the account at the threshold.
+
+        The counter is incremented in SQL, not read-modify-written, so concurrent guesses
+        cannot overwrite each other's count and slip past the lockout.
+        """
         actor = (
             Actor("user", user.id, user.username, user.home_node_id)
             if user is not None
@@ -236,13 +249,18 @@ class AccountService:
         with self.deps.uow(actor) as uow:
             details: dict[str, Any] = {"reason": reason}
             if user is not None and count:
-                failures = user.failed_logins + 1
-                values: dict[str, Any] = {"failed_logins": failures, "updated_at": now}
+                failures = uow.conn.execute(
+                    update(store.users)
+                    .where(U.id == user.id)
+                    .values(failed_logins=U.failed_logins + 1, updated_at=now)
+                    .returning(U.failed_logins)
+                ).scalar_one()
                 if failures >= self.auth.lockout_threshold:
                     until = now + timedelta(minutes=self.auth.lockout_minutes)
-                    values.update(failed_logins=0, locked_until=until)
+                    uow.conn.execute(
+                        update(store.users).where(U.id == user.id).values(failed_logins=0, locked_until=until)
+                    )
                     details["locked_until"] = until.isoformat()
-                uow.conn.execute(update(store.users).where(U.id == user.id).values(**values))
             uow.audit(
                 "auth.login",
                 object_type="user",
@@ -269,10 +287,21 @@ class AccountService:
         with self.deps.uow(actor) as uow:
             conn = uow.conn
             pending = not user.totp_enabled and self._requires_mfa(conn, user.id)
-            values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "updated_at": now}
+            values: dict[str, Any] = {"failed_logins": 0, "updated_at": now}
+            guard = [
+                U.id == user.id,
+                U.disabled.is_(False),
+                or_(U.locked_until.is_(None), U.locked_until <= now),
+            ]
             if step is not None:
+                # Single use, even under concurrency: only one sign-in can move the step on.
                 values["totp_last_step"] = step
-            conn.execute(update(store.users).where(U.id == user.id).values(**values))
+                guard.append(U.totp_last_step < step)
+            opened = conn.execute(
+                update(store.users).where(and_(*guard)).values(**values).returning(U.id)
+            ).first()
+            if opened is None:
+                raise Unauthorized("login_failed")
             conn.execute(
                 insert(store.sessions).values(
                     id=lookup,
@@ -363,11 +392,14 @@ class AccountService:
             step = self._totp_step(user, code)
             if step is None:
                 raise Invalid("mfa_code_invalid", extra={"field": "code"})
-            uow.conn.execute(
+            confirmed = uow.conn.execute(
                 update(store.users)
-                .where(U.id == user.id)
+                .where(and_(U.id == user.id, U.totp_enabled.is_(False), U.totp_last_step < step))
                 .values(totp_enabled=True, totp_last_step=step, updated_at=self.deps.clock.now())
-            )
+                .returning(U.id)
+            ).first()
+            if confirmed is None:
+                raise Invalid("mfa_code_invalid", extra={"field": "code"})
             uow.conn.execute(update(store.sessions).where(S.user_id == user.id).values(mfa_pending=False))
             uow.audit("auth.mfa.confirm", object_type="user", object_id=user.id, scope=user.home_node_id)
             uow.commit()
@@ -433,6 +465,7 @@ class AccountService:
             )
         valid = (
             user is not None
+            and not user.disabled
             and activation is not None
             and now < activation.expires_at
             and (user.locked_until is None or user.locked_until <= now)
@@ -718,6 +751,11 @@ class AccountService:
             principal.require(
                 "role.grant", path, object_type="role_binding", object_id=row.id, node_id=row.node_id
             )
+            if row.user_id == principal.user_id:
+                # Nobody lifts a deny placed on them, or edits their own grants.
+                raise Forbidden("own_bindings")
+            # Taking a binding away is as strong as handing it out: the same rule applies.
+            self._check_delegation(principal, self._delegable(row.role, row.permission), path)
             conn.execute(store.role_bindings.delete().where(B.id == row.id))
             uow.audit(
                 "role.revoke",
@@ -748,6 +786,7 @@ class AccountService:
         with self.deps.uow(principal.actor) as uow:
             conn = uow.conn
             node = self.registry.require_node(conn, principal, cmd.node_id, "account.request", "org_node")
+            self._check_request_authority(conn, principal, node.path)
             self._check_delegation(principal, permissions, node.path)
             self._check_username_free(conn, cmd.username)
             conn.execute(
@@ -777,6 +816,18 @@ class AccountService:
             uow.commit()
             row = conn.execute(select(store.account_requests).where(R.id == request_id)).one()
         return self._request_view(row)
+
+    def _check_request_authority(self, conn: Connection, principal: Principal, node_path: str) -> None:
+        """Accounts are requested by a province or ministry, as the guidance sets out."""
+        for binding in principal.grants.bindings:
+            if binding.effect != "allow" or not binding.covers(node_path):
+                continue
+            if "account.request" not in binding.permissions(self.roles):
+                continue
+            node = self.registry.node(conn, binding.node_id)
+            if node is not None and node.kind in REQUESTING_LEVELS:
+                return
+        raise Forbidden("request_authority_level")
 
     def _check_username_free(self, conn: Connection, username: str) -> None:
         taken = conn.execute(select(U.id).where(U.username == username)).first()
@@ -829,6 +880,7 @@ class AccountService:
             conn = uow.conn
             row = self._request_in_scope(conn, principal, request_id, "account.provision")
             self._check_pending(row, principal)
+            self._check_requester_still_entitled(conn, row)
             if conn.execute(select(U.id).where(U.username == row.username)).first():
                 raise Conflict("username_taken", params={"username": row.username})
             user_id = new_id()
@@ -924,6 +976,21 @@ class AccountService:
             uow.commit()
             updated = conn.execute(select(store.account_requests).where(R.id == row.id)).one()
         return self._request_view(updated)
+
+    def _check_requester_still_entitled(self, conn: Connection, row: DbRow) -> None:
+        """The request delegates the requester's rights: they must still hold them now."""
+        requester = conn.execute(select(store.users).where(U.id == row.requested_by)).first()
+        path = self.registry.paths_of(conn, [row.node_id]).get(row.node_id, "")
+        if requester is None or requester.disabled:
+            raise Forbidden("requester_lacks_rights", params={"permissions": "-"})
+        grants = self._principal(conn, requester, "system").grants
+        missing = over_delegation(grants, self.roles.permissions_of(row.role), path)
+        if missing:
+            raise Forbidden(
+                "requester_lacks_rights",
+                params={"permissions": ", ".join(missing)},
+                extra={"missing": missing},
+            )
 
     @staticmethod
     def _check_pending(row: DbRow, principal: Principal) -> None:

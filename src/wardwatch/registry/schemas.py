@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from wardwatch.registry.model import (
     AreaType,
@@ -25,13 +27,26 @@ class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class Patch(Command):
+    """A partial update: absent fields stay as they are; ``null`` only where it means "clear"."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _null_only_where_clearable(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise PydanticCustomError("null_not_allowed", "this field cannot be cleared")
+        return value
+
+
 class OrgNodeCreate(Command):
     kind: OrgKind
     name: str = Name
     parent_id: str | None = None
 
 
-class OrgNodeUpdate(Command):
+class OrgNodeUpdate(Patch):
     name: str = Name
 
 
@@ -66,7 +81,8 @@ class FacilityCreate(Command):
     required_by: date | None = None
 
 
-class FacilityUpdate(Command):
+class FacilityUpdate(Patch):
+    nullable: ClassVar[frozenset[str]] = frozenset({"enforcement_node_id"})
     name: str | None = Field(None, min_length=1, max_length=200)
     facility_type: FacilityType | None = None
     address: str | None = Field(None, min_length=1, max_length=500)
@@ -98,7 +114,7 @@ class ZoneCreate(Command):
     area_type: AreaType
 
 
-class ZoneUpdate(Command):
+class ZoneUpdate(Patch):
     name: str | None = Field(None, min_length=1, max_length=200)
     area_type: AreaType | None = None
 
@@ -124,7 +140,8 @@ class CameraCreate(Command):
     signage_posted: bool = False
 
 
-class CameraUpdate(Command):
+class CameraUpdate(Patch):
+    nullable: ClassVar[frozenset[str]] = frozenset({"sub_url", "retention_days"})
     zone_id: str | None = None
     name: str | None = Field(None, min_length=1, max_length=200)
     main_url: str | None = Field(None, min_length=1, max_length=2000)
@@ -163,7 +180,7 @@ class DoorCreate(Command):
     camera_ids: list[str] = []
 
 
-class DoorUpdate(Command):
+class DoorUpdate(Patch):
     name: str | None = Field(None, min_length=1, max_length=200)
     kind: DoorKind | None = None
     camera_ids: list[str] | None = None
@@ -184,6 +201,8 @@ class RolloutTransition(Command):
 
 
 class RolloutDeadline(Command):
+    """``null`` clears the deadline."""
+
     required_by: date | None
 
 
