@@ -277,16 +277,17 @@ def audit_verify(
         note = checkpoint.read_text("utf-8") if checkpoint else None
         db = Database(settings.effective_database_url)
         try:
-            with err.status(t("cli.verifying")):
-                report = verify_log(
-                    db,
-                    verifier=verifier,
-                    mac=keys.audit_mac,
-                    mac_key=keys.audit_mac_key,
-                    checkpoint_note=note,
-                    exported_notes=read_exported(settings.data / "checkpoints"),
-                    workers=settings.audit.verify_workers,
-                )
+            # A plain line, not a spinner: a spinner's thread would stop the workers forking.
+            err.print(t("cli.verifying"), markup=False)
+            report = verify_log(
+                db,
+                verifier=verifier,
+                mac=keys.audit_mac,
+                mac_key=keys.audit_mac_key,
+                checkpoint_note=note,
+                exported_notes=read_exported(settings.data / "checkpoints"),
+                workers=settings.audit.verify_workers,
+            )
         finally:
             db.dispose()
         if as_json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 
 from wardwatch.api.guard import Caller, GuardedRoute, permission
@@ -13,6 +13,7 @@ from wardwatch.audit.schemas import (
     ConsistencyProofView,
     EntryView,
     InclusionProofView,
+    VerifyRequest,
     VerifyResult,
 )
 from wardwatch.kernel.clock import to_micros
@@ -103,8 +104,5 @@ def consistency_proof(
 
 
 @router.post("/verify", response_model=VerifyResult)
-def verify(
-    checkpoint: str | None = Body(None, embed=True, max_length=10_000),
-    caller: Caller = permission("audit.verify"),
-) -> VerifyResult:
-    return caller.container.audit_service.verify_as(caller.principal, checkpoint)
+def verify(body: VerifyRequest, caller: Caller = permission("audit.verify")) -> VerifyResult:
+    return caller.container.audit_service.verify_as(caller.principal, body.checkpoint)

@@ -5,8 +5,8 @@ the log's head. It therefore uses prepared driver-level SQL and a per-process ca
 head, validated by a conditional UPDATE: if another process appended meanwhile the UPDATE
 matches no row, the head is re-read under lock and the append recomputed.
 
-The head row carries an HMAC over (size, frontier), and every entry an HMAC over
-(seq, leaf hash), both under a key that never enters the database. Someone who can edit
+The head row carries a MAC (keyed BLAKE2s) over (size, frontier), and every entry a MAC
+over (seq, leaf hash), both under a key that never enters the database. Someone who can edit
 the database but not read the key cannot rewrite an entry, or append one, without
 verification naming it.
 """

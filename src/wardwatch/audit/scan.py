@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wardwatch.audit.model import ENTRY_MAC_PREFIX, LEAF_FORMAT, NODE_STORE_MIN_LEVEL
-from wardwatch.kernel.fasthmac import hmac_pads
+from wardwatch.kernel.fastmac import keyed_state
 
 _TEXT = (
     "actor",
@@ -126,18 +126,57 @@ def _levels(count: int) -> list[int]:
     return [bit for bit in range(count.bit_length() - 1, -1, -1) if count >> bit & 1]
 
 
-def scan(task: ScanTask, rows: Iterable[tuple[Any, ...]] | None = None) -> ScanResult:  # noqa: PLR0915
+def _fold_chunk(
+    leaves: list[bytes],
+    chunk_start: int,
+    nodes: dict[tuple[int, int], bytes] | None,
+    snapshot_at: set[int],
+    result: ScanResult,
+) -> tuple[Anomaly | None, bytes]:
+    """Hash a chunk's tree level by level; check stored nodes; record the frontiers asked for.
+
+    Returns the first bad stored node (if any) and the top of the chunk's tree, which is
+    the chunk root when the chunk is full.
+
+    Pairing whole levels with comprehensions costs a fraction of folding leaf by leaf.
+    ``levels[L][i]`` is the root of leaves [i * 2**L, (i + 1) * 2**L) of the chunk.
+    """
+    sha = hashlib.sha256
+    levels = [leaves]
+    current = leaves
+    while len(current) > 1:
+        current = [sha(b"\x01" + a + b).digest() for a, b in zip(current[0::2], current[1::2], strict=False)]
+        levels.append(current)
+        level = len(levels) - 1
+        if nodes is not None and level >= NODE_STORE_MIN_LEVEL:
+            base = chunk_start >> level
+            for offset, node in enumerate(current):
+                if nodes.get((level, base + offset)) != node:
+                    return Anomaly((base + offset) << level, "node", level), b""
+    for size in sorted(snapshot_at):
+        count = size - chunk_start
+        if not 0 < count <= len(leaves):
+            continue
+        frontier, taken = [], 0
+        for level in _levels(count):
+            frontier.append((level, levels[level][taken >> level]))
+            taken += 1 << level
+        result.snapshots[size] = frontier
+    return None, current[0]
+
+
+def scan(task: ScanTask, rows: Iterable[tuple[Any, ...]] | None = None) -> ScanResult:
     """Check rows [start, end) in order; stop at the first anomaly."""
     result = ScanResult(task.start, task.end)
     chunk = 1 << task.chunk_bits
     snapshot_at = set(task.snapshot_sizes)
     sha = hashlib.sha256
     fmt = LEAF_FORMAT
-    pads = hmac_pads(task.mac_key) if task.mac_key is not None else None
+    keyed = keyed_state(task.mac_key) if task.mac_key is not None else None
     prefix = ENTRY_MAC_PREFIX
-    stack: list[bytes] = []
+    leaves: list[bytes] = []
+    chunk_start = task.start
     expected = task.start
-    local = 0  # leaves folded into the current chunk
     # Proof nodes are served from storage, so they are held to the recomputed tree too.
     nodes = stored_nodes(task.locator, NODE_STORE_MIN_LEVEL, task.chunk_bits) if task.check_nodes else None
     source = rows if rows is not None else _rows(task.locator, task.start, task.end)
@@ -154,39 +193,24 @@ def scan(task: ScanTask, rows: Iterable[tuple[Any, ...]] | None = None) -> ScanR
         if leaf != bytes(stored_leaf):
             result.anomaly = Anomaly(seq, "edited")
             break
-        if pads is not None:
-            inner = pads[0].copy()
-            inner.update(prefix + seq.to_bytes(8, "big") + leaf)
-            outer = pads[1].copy()
-            outer.update(inner.digest())
-            if outer.digest() != bytes(stored_mac):
+        if keyed is not None:
+            mac = keyed.copy()
+            mac.update(prefix + seq.to_bytes(8, "big") + leaf)
+            if mac.digest() != bytes(stored_mac):
                 result.anomaly = Anomaly(seq, "forged")
                 break
-        node = leaf
-        count = local
-        level = 0
-        while count & 1:
-            node = sha(b"\x01" + stack.pop() + node).digest()
-            count >>= 1
-            level += 1
-            if nodes is not None and level >= NODE_STORE_MIN_LEVEL:
-                index = ((seq + 1) >> level) - 1
-                if nodes.get((level, index)) != node:
-                    result.anomaly = Anomaly(index << level, "node", level)
-                    break
-        if result.anomaly is not None:
-            break
-        stack.append(node)
-        local += 1
+        leaves.append(leaf)
         expected += 1
-        if local == chunk:
-            result.chunk_roots.append(stack.pop())
-            local = 0
-        elif expected in snapshot_at:
-            result.snapshots[expected] = list(zip(_levels(local), stack, strict=True))
+        if len(leaves) == chunk:
+            result.anomaly, root = _fold_chunk(leaves, chunk_start, nodes, snapshot_at, result)
+            if result.anomaly is not None:
+                break
+            result.chunk_roots.append(root)
+            chunk_start, leaves = expected, []
     result.rows = expected - task.start
+    if result.anomaly is None and leaves:
+        snapshot_at.add(expected)
+        result.anomaly, _ = _fold_chunk(leaves, chunk_start, nodes, snapshot_at, result)
     if result.anomaly is None and expected < task.end:
         result.anomaly = Anomaly(expected, "missing")
-    if result.anomaly is None and local:
-        result.snapshots[expected] = list(zip(_levels(local), stack, strict=True))
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class EntryView(BaseModel):
@@ -59,3 +59,10 @@ class VerifyResult(BaseModel):
     message: str
     seconds: float
     warnings: list[str]
+
+
+class VerifyRequest(BaseModel):
+    """Optionally, a signed checkpoint (C2SP note) a witness kept, to hold the log to."""
+
+    model_config = ConfigDict(extra="forbid")
+    checkpoint: str | None = Field(None, max_length=10_000)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -144,8 +145,11 @@ def _scan_all(
     ]
     if len(tasks) == 1:
         return [scan(tasks[0])]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=len(tasks), mp_context=context) as pool:
+    # Forking is near-free and safe from a single-threaded caller (the CLI, a benchmark);
+    # a threaded server spawns fresh interpreters instead, since a fork would copy locks
+    # that other threads may hold.
+    method = "fork" if threading.active_count() == 1 else "spawn"
+    with ProcessPoolExecutor(max_workers=len(tasks), mp_context=multiprocessing.get_context(method)) as pool:
         return list(pool.map(scan, tasks))
 
 

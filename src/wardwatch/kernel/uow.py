@@ -80,11 +80,7 @@ class UnitOfWork:
         self._conn = None
         if conn is None:
             return
-        try:
-            if not self._committed and conn.in_transaction():
-                conn.rollback()
-        finally:
-            conn.close()
+        self.db.release(conn)
 
     def audit(
         self,
