@@ -7,8 +7,14 @@ cd "$(dirname "$0")/.."
 
 log() { printf '[setup] %s\n' "$*"; }
 
-# System packages this version needs (later media and console work adds GStreamer and Chromium).
-APT_PACKAGES=(ca-certificates)
+# System packages: GStreamer's RTSP server for the simulated cameras, the headers PyGObject
+# builds against, and the ffmpeg CLI (the recording benchmark's baseline).
+APT_PACKAGES=(
+  ca-certificates pkg-config libgirepository1.0-dev libcairo2-dev
+  gstreamer1.0-tools gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 gir1.2-gstreamer-1.0
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav ffmpeg
+)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

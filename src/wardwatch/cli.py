@@ -7,6 +7,7 @@ import os
 import secrets
 import shutil
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -24,7 +25,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="WardWatch co
 audit_app = typer.Typer(no_args_is_help=True, help="Audit log: verify and checkpoint.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print one JSON object.")
 app.add_typer(audit_app, name="audit")
+sim_app = typer.Typer(no_args_is_help=True, help="Simulated cameras for the demo, tests and benchmarks.")
 app.add_typer(bench_app, name="bench")
+app.add_typer(sim_app, name="sim")
 
 err = Console(stderr=True)
 out = Console()
@@ -351,6 +354,115 @@ def bench_audit(
     def run() -> None:
         result = run_audit_bench(appends=appends, entries=entries, scratch=data, progress=not as_json)
         sys.stdout.write(json.dumps(result) + "\n")
+
+    guarded(run)
+
+
+@sim_app.command("cameras")
+def sim_cameras(
+    count: Annotated[int, typer.Option("--count", help="How many cameras.")] = 4,
+    port: Annotated[int, typer.Option("--port", help="Port of camera 0; camera i uses port+i.")] = 8554,
+    control_port: Annotated[
+        int | None, typer.Option("--control-port", help="Fault control API (default: port - 1).")
+    ] = None,
+    resolution: Annotated[str, typer.Option(help="Main stream size: 1080p, 720p, 360p or WxH.")] = "1080p",
+    sub: Annotated[str, typer.Option(help="Sub stream size, or 'none'.")] = "360p",
+    fps: Annotated[int, typer.Option(help="Frames per second.")] = 25,
+    scene: Annotated[str, typer.Option(help="corridor, moving, dark, yard or mixed.")] = "mixed",
+    credentials: Annotated[str | None, typer.Option(help="user:password required by every camera.")] = None,
+) -> None:
+    """Serve simulated RTSP cameras until interrupted (Ctrl-C)."""
+    from wardwatch.sim.control import ControlServer  # noqa: PLC0415
+    from wardwatch.sim.fleet import fleet, parse_resolution  # noqa: PLC0415
+    from wardwatch.sim.loops import default_cache_dir  # noqa: PLC0415
+    from wardwatch.sim.server import CameraFarm  # noqa: PLC0415
+
+    def run() -> None:
+        try:
+            creds = tuple(credentials.split(":", 1)) if credentials else None
+            if creds is not None and len(creds) != 2:
+                raise ValueError("credentials must be user:password")
+            configs = fleet(
+                count,
+                port,
+                main=parse_resolution(resolution),
+                sub=None if sub == "none" else parse_resolution(sub),
+                fps=fps,
+                scene=scene,
+                credentials=creds,
+            )
+        except ValueError as exc:
+            _fail(str(exc))
+        farm = CameraFarm(configs, default_cache_dir())
+        with out.status(t("cli.sim_preparing")) as status:
+            farm.prepare(lambda what: status.update(t("cli.sim_preparing_scene", scene=what)))
+        farm.start()
+        control = ControlServer(farm, control_port if control_port is not None else port - 1)
+        control.start()
+        out.print(t("cli.sim_ready", count=count, control=f"http://127.0.0.1:{control.port}"))
+        for row in farm.status():
+            urls = "  ".join(url for url in (row["main_url"], row["sub_url"]) if url)
+            out.print(f"  {row['name']}: {urls}", markup=False)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            control.stop()
+            farm.stop()
+
+    guarded(run)
+
+
+@sim_app.command("fault")
+def sim_fault(
+    camera: Annotated[int, typer.Argument(help="Camera index.")],
+    fault: Annotated[
+        str, typer.Argument(help="healthy, stop, stall, freeze, black, covered, moved or wrong_credentials.")
+    ],
+    control: Annotated[str, typer.Option(help="The simulator's control API.")] = "http://127.0.0.1:8553",
+) -> None:
+    """Switch one simulated camera to a fault (or back to healthy)."""
+    import httpx  # noqa: PLC0415
+
+    def run() -> None:
+        try:
+            response = httpx.post(f"{control}/cameras/{camera}/fault", json={"fault": fault}, timeout=10)
+        except httpx.HTTPError as exc:
+            _fail(t("cli.sim_unreachable", control=control, detail=str(exc)))
+        if response.status_code != 200:
+            _fail(t("cli.sim_refused", detail=response.json().get("error", response.text)))
+        out.print(t("cli.sim_fault_set", camera=camera, fault=fault))
+
+    guarded(run)
+
+
+@sim_app.command("prepare")
+def sim_prepare(
+    resolution: Annotated[str, typer.Option(help="Main stream size.")] = "1080p",
+    sub: Annotated[str, typer.Option(help="Sub stream size, or 'none'.")] = "360p",
+    fps: Annotated[int, typer.Option(help="Frames per second.")] = 25,
+) -> None:
+    """Encode and cache every scene loop now, so simulated cameras start in a moment later."""
+    from wardwatch.sim.fleet import fleet, parse_resolution  # noqa: PLC0415
+    from wardwatch.sim.loops import default_cache_dir  # noqa: PLC0415
+    from wardwatch.sim.server import CameraFarm  # noqa: PLC0415
+
+    def run() -> None:
+        try:
+            configs = fleet(
+                3,
+                20000,
+                main=parse_resolution(resolution),
+                sub=None if sub == "none" else parse_resolution(sub),
+                fps=fps,
+            )
+        except ValueError as exc:
+            _fail(str(exc))
+        farm = CameraFarm(configs, default_cache_dir())
+        with out.status(t("cli.sim_preparing")) as status:
+            farm.prepare(lambda what: status.update(t("cli.sim_preparing_scene", scene=what)))
+        out.print(t("cli.sim_prepared", cache=str(default_cache_dir())))
 
     guarded(run)
 

@@ -1,0 +1,1 @@
+"""Simulated cameras and door terminals, used by the demo, the tests and the benchmarks."""
