@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,6 +77,34 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return url
+
+
+def make_database(backend: str, directory: Path, template: Path | None) -> tuple[str, Callable[[], None]]:
+    """A migrated database of its own (for module-scoped worlds) and how to remove it."""
+    if backend == "sqlite":
+        target = directory / "wardwatch.db"
+        directory.mkdir(parents=True, exist_ok=True)
+        if template is not None:
+            shutil.copy(template, target)
+        else:
+            db = Database(f"sqlite:///{target}")
+            migrate.upgrade(db)
+            db.dispose()
+        return f"sqlite:///{target}", lambda: None
+    schema = f"ww_test_{os.getpid()}_{secrets.token_hex(3)}"
+    engine = create_engine(PG_BASE)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    db = Database(pg_url(schema))
+    migrate.upgrade(db)
+    db.dispose()
+
+    def drop() -> None:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+    return pg_url(schema), drop
 
 
 @pytest.fixture

@@ -105,25 +105,29 @@ def test_migrate_is_idempotent_and_audits_an_upgrade(
     data = tmp_path / "m"
     monkeypatch.setenv("WARDWATCH_ADMIN_PASSWORD", "an-admin-passphrase")
     assert runner.invoke(app, ["init", "--data", str(data), "--admin", "nam.admin"]).exit_code == 0
+    from wardwatch.kernel import migrate as migrations
+    from wardwatch.kernel.db import Database
+
+    head = migrations.head_revision(Database("sqlite:///" + str(tmp_path / "unused.db")))
     same = runner.invoke(app, ["migrate", "--data", str(data)])
-    assert same.exit_code == 0 and "0001" in same.output and "Upgraded" not in same.output
+    assert same.exit_code == 0 and str(head) in same.output and "Upgraded" not in same.output
     container = open_instance(load_settings(data))
     with container.db.write() as conn:  # pretend the schema is one revision older
         conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
     container.close()
     # Stand-in for a newer release's migration: it only moves the revision forward.
-    monkeypatch.setattr("wardwatch.kernel.migrate.upgrade", lambda db, revision="head": _stamp(db))
+    monkeypatch.setattr("wardwatch.kernel.migrate.upgrade", lambda db, revision="head": _stamp(db, str(head)))
     upgraded = runner.invoke(app, ["migrate", "--data", str(data)])
     assert upgraded.exit_code == 0 and "Upgraded from revision 0000" in upgraded.output
     container = open_instance(load_settings(data))
     with container.db.read() as conn:
         entries = container.audit.search(conn, scopes=None, action="system.migrate")
     container.close()
-    assert [e.details for e in entries] == ['{"from":"0000","to":"0001"}']
+    assert [e.details for e in entries] == ['{"from":"0000","to":"' + str(head) + '"}']
 
 
-def _stamp(db) -> None:
+def _stamp(db, revision: str) -> None:
     from sqlalchemy import text
 
     with db.engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})

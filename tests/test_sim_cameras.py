@@ -33,8 +33,8 @@ def free_base_port(count: int) -> int:
         try:
             for port in range(base - 1, base + count):
                 s = socket.socket()
-                s.bind(("127.0.0.1", port))
                 sockets.append(s)
+                s.bind(("127.0.0.1", port))
             return base
         except OSError:
             continue

@@ -30,6 +30,8 @@ from wardwatch.kernel.db import Database
 from wardwatch.kernel.deps import Deps
 from wardwatch.kernel.errors import ConfigError
 from wardwatch.kernel.outbox import OutboxRelay
+from wardwatch.media.recorder import RecorderSupervisor
+from wardwatch.media.service import MediaIndex
 from wardwatch.registry.service import RegistryService
 
 log = logging.getLogger(__name__)
@@ -89,22 +91,42 @@ class Container:
     registry: RegistryService
     accounts: AccountService
     audit_service: AuditService
+    media: MediaIndex
     checkpoints: CheckpointScheduler
     metrics_registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     extensions: dict[str, Any] = field(default_factory=dict)
+    recorder: RecorderSupervisor | None = None
     _started: bool = False
 
-    def start(self) -> None:
-        """Start background work: event delivery, outbox recovery, scheduled checkpoints."""
+    def start(self, *, record: bool | None = None) -> None:
+        """Start background work: events, outbox recovery, checkpoints and, if enabled, recording."""
         if self._started:
             return
         self.bus.start()
         self.relay.start()
         self.relay.notify()
         self.checkpoints.start()
+        if self.settings.media.record if record is None else record:
+            self.start_recording()
         self._started = True
 
+    def start_recording(self) -> RecorderSupervisor:
+        if self.recorder is None:
+            recorder = RecorderSupervisor(
+                self.settings.data,
+                self.media.record,
+                self.media.jobs,
+                workers=self.settings.media.recorder_workers,
+            )
+            recorder.start()
+            self.bus.subscribe("recorder-sync", lambda _event: recorder.sync(), types=["registry.camera.*"])
+            self.recorder = recorder
+        return self.recorder
+
     def stop(self) -> None:
+        if self.recorder is not None:
+            self.recorder.stop()
+            self.recorder = None
         if not self._started:
             return
         self.checkpoints.stop()
@@ -144,6 +166,7 @@ def build_container(
     passwords = Passwords(settings.auth.argon2_time_cost, settings.auth.argon2_memory_kib)
     accounts = AccountService(deps, registry, roles, passwords)
     audit_service = AuditService(deps, audit, registry, keys.audit_mac, keys.audit_mac_key)
+    media = MediaIndex(deps, registry)
     checkpoints = CheckpointScheduler(database, audit, settings.audit.checkpoint_interval_s)
     return Container(
         settings=settings,
@@ -158,5 +181,6 @@ def build_container(
         registry=registry,
         accounts=accounts,
         audit_service=audit_service,
+        media=media,
         checkpoints=checkpoints,
     )

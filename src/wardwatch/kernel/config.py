@@ -71,6 +71,17 @@ class AuditSettings(_Section):
         return value
 
 
+class MediaSettings(_Section):
+    segment_seconds: float = Field(10, ge=2, le=600)
+    recorder_workers: int = Field(2, ge=1, le=32)
+    transport: Literal["tcp", "udp"] = "tcp"
+    read_timeout_s: float = Field(3, ge=1, le=60)
+    record: bool = True
+    disk_warning_pct: float = Field(85, gt=0, lt=100)
+    disk_critical_pct: float = Field(95, gt=0, le=100)
+    retention_interval_s: int = Field(300, ge=5)
+
+
 class MetricsSettings(_Section):
     token: SecretStr | None = None
 
@@ -98,6 +109,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     authz: AuthzSettings = AuthzSettings()
     audit: AuditSettings = AuditSettings()
+    media: MediaSettings = MediaSettings()
     metrics: MetricsSettings = MetricsSettings()
     logging: LoggingSettings = LoggingSettings()
 

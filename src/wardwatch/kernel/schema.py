@@ -6,8 +6,9 @@ from wardwatch.audit import store as audit_store
 from wardwatch.authz import store as authz_store
 from wardwatch.kernel import outbox
 from wardwatch.kernel.db import metadata
+from wardwatch.media import store as media_store
 from wardwatch.registry import store as registry_store
 
-STORES = (outbox, audit_store, authz_store, registry_store)
+STORES = (outbox, audit_store, authz_store, registry_store, media_store)
 
 __all__ = ["STORES", "metadata"]

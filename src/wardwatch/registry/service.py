@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -75,6 +75,16 @@ class NodeRef:
 
 def _node(row: DbRow) -> NodeRef:
     return NodeRef(row.id, OrgKind(row.kind), row.name, row.parent_id, row.path, row.depth)
+
+
+@dataclass(frozen=True)
+class ActiveCamera:
+    id: str
+    facility_id: str
+    main_url: str
+    sub_url: str | None
+    retention_days: int
+    credentials: tuple[str, str] | None = field(repr=False)
 
 
 def _credentials_context(camera_id: str) -> str:
@@ -635,6 +645,19 @@ class RegistryService:
     def _seal_credentials(self, camera_id: str, username: str, password: str) -> bytes:
         payload = json.dumps({"username": username, "password": password}).encode()
         return self.deps.box.seal(payload, _credentials_context(camera_id))
+
+    def active_cameras(self, conn: Connection) -> list[ActiveCamera]:
+        """Every camera that must be recording, for the ingest (credentials decrypted)."""
+        rows = conn.execute(select(store.cameras).where(C.status == CameraStatus.ACTIVE.value)).all()
+        cameras = []
+        for row in rows:
+            credentials = self.camera_credentials(conn, row.id)
+            cameras.append(
+                ActiveCamera(
+                    row.id, row.facility_id, row.main_url, row.sub_url, row.retention_days or 0, credentials
+                )
+            )
+        return cameras
 
     def camera_credentials(self, conn: Connection, camera_id: str) -> tuple[str, str] | None:
         """The decrypted credentials, for the ingest only; never exposed through the API."""

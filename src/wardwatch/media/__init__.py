@@ -1,0 +1,1 @@
+"""The media plane: ingest, recording, segment index, retention, live view, playback, clips."""
