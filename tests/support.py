@@ -30,7 +30,12 @@ def make_settings(data: Path, database_url: str, **overrides: Any) -> Settings:
     auth.update(overrides.pop("auth", {}))
     server = {"cookie_secure": False}
     server.update(overrides.pop("server", {}))
-    return load_settings(data, None, database_url=database_url, auth=auth, server=server, **overrides)
+    # The retention sweeper would act on the real disk's fill; tests that want it run it.
+    media: dict[str, Any] = {"retention": False}
+    media.update(overrides.pop("media", {}))
+    return load_settings(
+        data, None, database_url=database_url, auth=auth, server=server, media=media, **overrides
+    )
 
 
 def make_container(data: Path, database_url: str, clock: FixedClock, **overrides: Any) -> Container:
@@ -136,11 +141,10 @@ def camera_body(zone_id: str, **extra: Any) -> dict[str, Any]:
 
 
 def ready_camera_body(zone_id: str, **extra: Any) -> dict[str, Any]:
-    return camera_body(
-        zone_id,
-        purposes=["rule_supervision"],
-        legal_basis="CV 4403/CV-BCĐ",
-        retention_days=30,
-        signage_posted=True,
-        **extra,
-    )
+    ready: dict[str, Any] = {
+        "purposes": ["rule_supervision"],
+        "legal_basis": "CV 4403/CV-BCĐ",
+        "retention_days": 30,
+        "signage_posted": True,
+    }
+    return camera_body(zone_id, **{**ready, **extra})

@@ -30,8 +30,13 @@ from wardwatch.kernel.db import Database
 from wardwatch.kernel.deps import Deps
 from wardwatch.kernel.errors import ConfigError
 from wardwatch.kernel.outbox import OutboxRelay
+from wardwatch.media.clips import ClipExporter
+from wardwatch.media.holds import LegalHolds
+from wardwatch.media.playback import Playback
 from wardwatch.media.recorder import RecorderSupervisor
+from wardwatch.media.retention import RetentionService, RetentionWorker
 from wardwatch.media.service import MediaIndex
+from wardwatch.media.views import ViewSessions
 from wardwatch.registry.service import RegistryService
 
 log = logging.getLogger(__name__)
@@ -92,10 +97,16 @@ class Container:
     accounts: AccountService
     audit_service: AuditService
     media: MediaIndex
+    views: ViewSessions
+    holds: LegalHolds
+    retention: RetentionService
+    playback: Playback
+    clips: ClipExporter
     checkpoints: CheckpointScheduler
     metrics_registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     extensions: dict[str, Any] = field(default_factory=dict)
     recorder: RecorderSupervisor | None = None
+    retention_worker: RetentionWorker | None = None
     _started: bool = False
 
     def start(self, *, record: bool | None = None) -> None:
@@ -105,7 +116,11 @@ class Container:
         self.bus.start()
         self.relay.start()
         self.relay.notify()
+        self.views.close_orphans()
         self.checkpoints.start()
+        if self.settings.media.retention:
+            self.retention_worker = RetentionWorker(self.retention, self.settings.media.retention_interval_s)
+            self.retention_worker.start()
         if self.settings.media.record if record is None else record:
             self.start_recording()
         self._started = True
@@ -129,6 +144,9 @@ class Container:
             self.recorder = None
         if not self._started:
             return
+        if self.retention_worker is not None:
+            self.retention_worker.stop()
+            self.retention_worker = None
         self.checkpoints.stop()
         self.relay.stop()
         self.bus.stop()
@@ -167,6 +185,7 @@ def build_container(
     accounts = AccountService(deps, registry, roles, passwords)
     audit_service = AuditService(deps, audit, registry, keys.audit_mac, keys.audit_mac_key)
     media = MediaIndex(deps, registry)
+    views = ViewSessions(deps, registry)
     checkpoints = CheckpointScheduler(database, audit, settings.audit.checkpoint_interval_s)
     return Container(
         settings=settings,
@@ -182,5 +201,10 @@ def build_container(
         accounts=accounts,
         audit_service=audit_service,
         media=media,
+        views=views,
+        holds=LegalHolds(deps, registry),
+        retention=RetentionService(deps, registry),
+        playback=Playback(deps, views),
+        clips=ClipExporter(deps, views),
         checkpoints=checkpoints,
     )

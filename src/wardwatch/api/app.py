@@ -16,9 +16,10 @@ from wardwatch.api.system import router as system_router
 from wardwatch.audit.api import router as audit_router
 from wardwatch.authz.api import router as authz_router
 from wardwatch.bootstrap import Container
+from wardwatch.media.api import router as media_router
 from wardwatch.registry.api import router as registry_router
 
-ROUTERS = (system_router, authz_router, registry_router, audit_router)
+ROUTERS = (system_router, authz_router, registry_router, audit_router, media_router)
 
 
 def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAPI:

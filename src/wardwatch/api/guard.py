@@ -8,7 +8,9 @@ not include exactly one access policy from this module. The policies are:
 - ``authenticated()``: any authenticated principal (their own profile, logout);
 - ``credentials()``: the route itself checks presented credentials (login, activation);
 - ``scrape_token()``: the Prometheus scrape token;
-- ``public()``: reserved for ``/healthz``.
+- ``public()``: reserved for the routes in ``PUBLIC_PATHS``: ``/healthz`` and the web
+  console's shell and static assets, which hold no data (the console fetches everything
+  else through the guarded API once the user has signed in).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ SESSION_COOKIE = "ww_session"
 CSRF_COOKIE = "ww_csrf"
 CSRF_HEADER = "x-csrf-token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC_PATHS = frozenset({"/healthz"})
+PUBLIC_PATHS = frozenset({"/healthz", "/", "/static/{asset:path}"})
+"""Route templates (not URLs) that may use ``public()``."""
 
 
 @dataclass(frozen=True)
@@ -189,8 +192,9 @@ def public() -> Any:
     policy = AccessPolicy("public")
 
     def dependency(request: Request) -> Container:
-        if request.url.path not in PUBLIC_PATHS:
-            raise RuntimeError("public() is reserved for /healthz")
+        route = request.scope.get("route")
+        if getattr(route, "path", None) not in PUBLIC_PATHS:
+            raise RuntimeError("public() is reserved for the routes in PUBLIC_PATHS")
         return container_of(request)
 
     return Depends(_policy_dependency(policy, dependency))

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -79,7 +87,24 @@ class MediaSettings(_Section):
     record: bool = True
     disk_warning_pct: float = Field(85, gt=0, lt=100)
     disk_critical_pct: float = Field(95, gt=0, le=100)
+    disk_target_pct: float = Field(90, gt=0, lt=100)
+    """Under critical pressure, the oldest unheld footage goes until usage is below this."""
+    storage_quota_gb: float | None = Field(None, gt=0)
+    """A cap on the recordings' size; usage is the larger of disk fill and quota use."""
+    retention: bool = True
+    """Run the retention sweeper and the disk-pressure check in the server."""
     retention_interval_s: int = Field(300, ge=5)
+    playback_max_hours: float = Field(24, gt=0, le=24 * 31)
+    playback_session_minutes: int = Field(60, ge=1, le=24 * 60)
+    clip_max_minutes: float = Field(60, gt=0, le=24 * 60)
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> MediaSettings:
+        if not self.disk_target_pct < self.disk_critical_pct:
+            raise ValueError("disk_target_pct must be below disk_critical_pct")
+        if not self.disk_warning_pct < self.disk_critical_pct:
+            raise ValueError("disk_warning_pct must be below disk_critical_pct")
+        return self
 
 
 class MetricsSettings(_Section):

@@ -22,6 +22,7 @@ _LABELLED = {
     "parent_kind": "org_kind",
     "kind": "org_kind",
     "status": "request_status",
+    "what": "range_kind",
 }
 
 

@@ -13,12 +13,14 @@ from pathlib import Path
 
 from sqlalchemy import Connection, and_, insert, select, update
 
+from wardwatch.authz.principal import Principal
 from wardwatch.kernel.bus import Event as BusEvent
 from wardwatch.kernel.deps import Deps
 from wardwatch.kernel.ids import new_id
 from wardwatch.kernel.outbox import store_events
 from wardwatch.media import store
 from wardwatch.media.ingest import CameraJob, Event, GapEvent, SegmentEvent, StatusEvent
+from wardwatch.media.schemas import StreamStatusView
 from wardwatch.registry.service import RegistryService
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,22 @@ class MediaIndex:
             store_events(conn, announce)
         if announce and self.deps.relay is not None:
             self.deps.relay.notify()
+
+    def statuses(self, principal: Principal, facility_id: str | None) -> list[StreamStatusView]:
+        """The last reported stream state of every camera the caller may see."""
+        visible = [c.id for c in self.registry.list_cameras(principal, facility_id)]
+        if not visible:
+            return []
+        with self.deps.db.read() as conn:
+            rows = conn.execute(
+                select(store.stream_status).where(store.stream_status.c.camera_id.in_(visible))
+            ).all()
+        return [
+            StreamStatusView(
+                camera_id=r.camera_id, status=r.status, reason=r.reason, since=r.since, details=r.details
+            )
+            for r in rows
+        ]
 
     def _upsert_status(self, conn: Connection, event: StatusEvent) -> None:
         values = {

@@ -87,6 +87,20 @@ class ActiveCamera:
     credentials: tuple[str, str] | None = field(repr=False)
 
 
+@dataclass(frozen=True)
+class CameraAccess:
+    """What the media plane needs to know about a camera a caller was allowed to use."""
+
+    id: str
+    facility_id: str
+    name: str
+    main_url: str
+    sub_url: str | None
+    purposes: tuple[str, ...]
+    retention_days: int | None
+    status: CameraStatus
+
+
 def _credentials_context(camera_id: str) -> str:
     return f"camera:{camera_id}:credentials"
 
@@ -659,6 +673,10 @@ class RegistryService:
             )
         return cameras
 
+    def retention_days_by_camera(self, conn: Connection) -> dict[str, int | None]:
+        """Each camera's retention (active or not: footage outlives a deactivation)."""
+        return {r.id: r.retention_days for r in conn.execute(select(C.id, C.retention_days))}
+
     def camera_credentials(self, conn: Connection, camera_id: str) -> tuple[str, str] | None:
         """The decrypted credentials, for the ingest only; never exposed through the API."""
         blob = conn.execute(select(C.credentials).where(C.id == camera_id)).scalar()
@@ -684,6 +702,27 @@ class RegistryService:
             permission, row.facility_path, object_type="camera", object_id=row.id, node_id=row.facility_id
         )
         return row
+
+    def camera_for(
+        self, conn: Connection, principal: Principal, camera_id: str, permission: str
+    ) -> CameraAccess:
+        """The camera, if ``principal`` holds ``permission`` on its facility (404/403 otherwise).
+
+        Other wings (live view, playback, clips) check access to footage through this one
+        door, so the scope rules for cameras live in one place.
+        """
+        row = self._require_camera(conn, principal, camera_id, permission)
+        facts = self._facts(row)
+        return CameraAccess(
+            row.id,
+            row.facility_id,
+            row.name,
+            row.main_url,
+            row.sub_url,
+            facts.purposes,
+            row.retention_days,
+            CameraStatus(row.status),
+        )
 
     @staticmethod
     def _facts(row: DbRow | dict[str, Any]) -> ActivationFacts:

@@ -1,0 +1,382 @@
+"""Deleting footage only as policy says, and never silently.
+
+Two things delete recorded segments, and legal holds beat both:
+
+- **retention**: a segment that ended more than its camera's ``retention_days`` ago;
+- **disk pressure**: when the recordings volume (or the configured quota) passes the
+  critical threshold, the oldest unheld footage goes until usage is below the target.
+  Passing the warning threshold first opens a storage alert; deleting under pressure
+  raises it to critical, logs an error and puts it on the bus.
+
+Each deleted segment gets its own audit entry (path, time range, SHA-256 and why), written
+in the transaction that removes its index row; the file is unlinked after the commit, so
+the index never points at a file that is gone without the record saying so. The hold check
+runs again inside that transaction, so a hold placed a moment earlier still wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, insert, select, update
+
+from wardwatch.authz.principal import Principal
+from wardwatch.kernel.actor import system_actor
+from wardwatch.kernel.deps import Deps
+from wardwatch.kernel.ids import new_id
+from wardwatch.media import store
+from wardwatch.media.holds import unheld_clause
+from wardwatch.media.model import retention_cutoff
+from wardwatch.media.schemas import StorageAlertView, StorageView
+from wardwatch.registry.service import RegistryService
+
+log = logging.getLogger(__name__)
+
+S = store.segments.c
+A = store.storage_alerts.c
+BATCH = 200
+"""Segments deleted per transaction: bounded so the audit head is never held for long."""
+
+
+@dataclass(frozen=True)
+class StorageUsage:
+    disk_total: int
+    disk_free: int
+    recordings_bytes: int
+    quota_bytes: int | None
+
+    @property
+    def disk_pct(self) -> float:
+        return 100.0 * (self.disk_total - self.disk_free) / self.disk_total if self.disk_total else 0.0
+
+    @property
+    def quota_pct(self) -> float | None:
+        return 100.0 * self.recordings_bytes / self.quota_bytes if self.quota_bytes else None
+
+    @property
+    def used_pct(self) -> float:
+        """The fuller of the two: the volume itself, or the recordings' share of their quota."""
+        return max(self.disk_pct, self.quota_pct or 0.0)
+
+
+@dataclass(frozen=True)
+class Deletion:
+    count: int = 0
+    bytes: int = 0
+
+    def __add__(self, other: Deletion) -> Deletion:
+        return Deletion(self.count + other.count, self.bytes + other.bytes)
+
+
+@dataclass(frozen=True)
+class PressureReport:
+    level: str
+    used_pct: float
+    deleted: Deletion
+    stuck: bool
+    """Still critical, and everything left is on legal hold."""
+
+
+class RetentionService:
+    def __init__(self, deps: Deps, registry: RegistryService) -> None:
+        self.deps = deps
+        self.registry = registry
+        self._lock = threading.Lock()
+
+    @property
+    def root(self) -> Path:
+        return self.deps.settings.data
+
+    # ---------------------------------------------------------------- measuring
+
+    def usage(self) -> StorageUsage:
+        media = self.deps.settings.media
+        recordings = self.root / "recordings"
+        recordings.mkdir(parents=True, exist_ok=True)
+        disk = shutil.disk_usage(recordings)
+        with self.deps.db.read() as conn:
+            total = int(conn.execute(select(func.coalesce(func.sum(S.bytes), 0))).scalar() or 0)
+        quota = int(media.storage_quota_gb * 1024**3) if media.storage_quota_gb else None
+        return StorageUsage(disk.total, disk.free, total, quota)
+
+    # ---------------------------------------------------------------- deleting
+
+    def _delete(self, ids: list[str], reason: str, detail: dict[str, Any]) -> Deletion:
+        """Remove these segments (those still unheld) from the index, audited, then from disk."""
+        if not ids:
+            return Deletion()
+        with self.deps.uow(system_actor("retention")) as uow:
+            rows = uow.conn.execute(
+                delete(store.segments)
+                .where(and_(S.id.in_(ids), unheld_clause()))
+                .returning(S.id, S.camera_id, S.facility_id, S.path, S.start, S.end, S.bytes, S.sha256)
+            ).all()
+            for row in rows:
+                uow.audit(
+                    "footage.delete",
+                    object_type="segment",
+                    object_id=row.id,
+                    scope=row.facility_id,
+                    details={
+                        "reason": reason,
+                        "camera_id": row.camera_id,
+                        "path": row.path,
+                        "from": row.start.isoformat(),
+                        "to": row.end.isoformat(),
+                        "sha256": row.sha256,
+                        "bytes": row.bytes,
+                        **detail,
+                    },
+                )
+            if not rows:
+                return Deletion()
+            uow.emit(
+                "media.segments.deleted",
+                {
+                    "reason": reason,
+                    "count": len(rows),
+                    "bytes": sum(r.bytes for r in rows),
+                    "cameras": sorted({r.camera_id for r in rows}),
+                },
+            )
+            uow.commit()
+        for row in rows:
+            self._unlink(row.path)
+        return Deletion(len(rows), sum(r.bytes for r in rows))
+
+    def _unlink(self, relative: str) -> None:
+        path = self.root / relative
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            log.exception("could not remove a deleted segment's file", extra={"path": relative})
+            return
+        # Prune the hour/day/month directories the deletion emptied, up to the camera's.
+        parent = path.parent
+        for _ in range(4):
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    def sweep_expired(self) -> Deletion:
+        """Delete every unheld segment that outlived its camera's retention."""
+        now = self.deps.clock.now()
+        total = Deletion()
+        with self.deps.db.read() as conn:
+            policies = self.registry.retention_days_by_camera(conn)
+        for camera_id, days in policies.items():
+            if days is None:
+                continue  # no retention on record: keep (a camera cannot be activated without one)
+            cutoff = retention_cutoff(now, days)
+            while True:
+                with self.deps.db.read() as conn:
+                    ids = [
+                        r.id
+                        for r in conn.execute(
+                            select(S.id)
+                            .where(and_(S.camera_id == camera_id, S.end <= cutoff, unheld_clause()))
+                            .order_by(S.start)
+                            .limit(BATCH)
+                        )
+                    ]
+                done = self._delete(ids, "retention", {"retention_days": days, "cutoff": cutoff.isoformat()})
+                total += done
+                if len(ids) < BATCH or done.count == 0:
+                    break
+        if total.count:
+            log.info(
+                "retention deleted expired footage", extra={"segments": total.count, "bytes": total.bytes}
+            )
+        return total
+
+    def relieve_pressure(self) -> PressureReport:
+        """Warn, or delete the oldest unheld footage until usage is below the target."""
+        media = self.deps.settings.media
+        usage = self.usage()
+        deleted = Deletion()
+        stuck = False
+        if usage.used_pct >= media.disk_critical_pct:
+            while usage.used_pct >= media.disk_target_pct:
+                with self.deps.db.read() as conn:
+                    ids = [
+                        r.id
+                        for r in conn.execute(
+                            select(S.id).where(unheld_clause()).order_by(S.end, S.start).limit(BATCH // 4)
+                        )
+                    ]
+                done = self._delete(
+                    ids,
+                    "disk_pressure",
+                    {"used_pct": round(usage.used_pct, 2), "target_pct": media.disk_target_pct},
+                )
+                deleted += done
+                usage = self.usage()
+                if done.count == 0:
+                    stuck = usage.used_pct >= media.disk_critical_pct
+                    break
+            level = "critical"
+        elif usage.used_pct >= media.disk_warning_pct:
+            level = "warning"
+        else:
+            level = "ok"
+        if deleted.count:
+            log.error(
+                "disk pressure: deleted the oldest unheld footage",
+                extra={
+                    "segments": deleted.count,
+                    "bytes": deleted.bytes,
+                    "used_pct": round(usage.used_pct, 2),
+                },
+            )
+        if stuck:
+            log.critical(
+                "disk pressure: still critical and every remaining segment is on legal hold",
+                extra={"used_pct": round(usage.used_pct, 2)},
+            )
+        self._record_alert(level, usage, deleted, stuck)
+        return PressureReport(level, usage.used_pct, deleted, stuck)
+
+    def run_once(self) -> tuple[Deletion, PressureReport]:
+        with self._lock:
+            return self.sweep_expired(), self.relieve_pressure()
+
+    # ---------------------------------------------------------------- alerts
+
+    def _open_alert(self) -> Row[Any] | None:
+        with self.deps.db.read() as conn:
+            return conn.execute(
+                select(store.storage_alerts).where(A.cleared_at.is_(None)).order_by(A.opened_at.desc())
+            ).first()
+
+    def _record_alert(self, level: str, usage: StorageUsage, deleted: Deletion, stuck: bool) -> None:
+        """Open, raise, update or clear the storage alert; every change is audited and announced."""
+        current = self._open_alert()
+        now = self.deps.clock.now()
+        used = round(usage.used_pct, 2)
+        detail = _alert_detail(level, usage, deleted, stuck)
+        if current is None and level == "ok":
+            return
+        if current is not None and current.level == level and not deleted.count and not stuck:
+            return  # unchanged; the open alert already says so
+        with self.deps.uow(system_actor("retention")) as uow:
+            if current is None:
+                alert_id = new_id()
+                uow.conn.execute(
+                    insert(store.storage_alerts).values(
+                        id=alert_id,
+                        level=level,
+                        used_pct=used,
+                        detail=detail,
+                        deleted_segments=deleted.count,
+                        deleted_bytes=deleted.bytes,
+                        opened_at=now,
+                        updated_at=now,
+                    )
+                )
+                action = "storage.alert.open"
+            elif level == "ok":
+                alert_id = current.id
+                uow.conn.execute(
+                    update(store.storage_alerts)
+                    .where(A.id == alert_id)
+                    .values(cleared_at=now, updated_at=now, used_pct=used)
+                )
+                action = "storage.alert.clear"
+            else:
+                alert_id = current.id
+                uow.conn.execute(
+                    update(store.storage_alerts)
+                    .where(A.id == alert_id)
+                    .values(
+                        level=level,
+                        used_pct=used,
+                        detail=detail,
+                        deleted_segments=current.deleted_segments + deleted.count,
+                        deleted_bytes=current.deleted_bytes + deleted.bytes,
+                        updated_at=now,
+                    )
+                )
+                action = "storage.alert.update"
+            payload = {
+                "alert_id": alert_id,
+                "level": level,
+                "used_pct": used,
+                "deleted_segments": deleted.count,
+                "deleted_bytes": deleted.bytes,
+                "stuck_on_holds": stuck,
+            }
+            uow.audit(action, object_type="storage_alert", object_id=alert_id, details=payload)
+            uow.emit("media.storage.alert", payload, key="storage")
+            uow.commit()
+        if level == "warning" and (current is None or current.level != level):
+            log.warning("recordings storage passed the warning threshold", extra={"used_pct": used})
+
+    # ---------------------------------------------------------------- reading
+
+    def storage_view(self, principal: Principal) -> StorageView:
+        """Storage state, for those who may read the registry at a root of the tree."""
+        media = self.deps.settings.media
+        with self.deps.db.read() as conn:
+            roots = self.registry.roots(conn)
+            for root in roots:
+                self.registry.require_node(conn, principal, root.id, "registry.read", "org_node")
+            rows = conn.execute(select(store.storage_alerts).order_by(A.opened_at.desc()).limit(20)).all()
+        usage = self.usage()
+        return StorageView(
+            used_pct=round(usage.used_pct, 2),
+            disk_used_pct=round(usage.disk_pct, 2),
+            quota_used_pct=round(usage.quota_pct, 2) if usage.quota_pct is not None else None,
+            recordings_bytes=usage.recordings_bytes,
+            disk_total_bytes=usage.disk_total,
+            disk_free_bytes=usage.disk_free,
+            warning_pct=media.disk_warning_pct,
+            critical_pct=media.disk_critical_pct,
+            alerts=[StorageAlertView(**dict(r._mapping)) for r in rows],
+        )
+
+
+def _alert_detail(level: str, usage: StorageUsage, deleted: Deletion, stuck: bool) -> str:
+    parts = [f"recordings storage at {usage.used_pct:.1f}%"]
+    if usage.quota_pct is not None:
+        parts.append(f"quota {usage.quota_pct:.1f}%, disk {usage.disk_pct:.1f}%")
+    if deleted.count:
+        parts.append(f"deleted the oldest {deleted.count} unheld segments ({deleted.bytes} bytes)")
+    if stuck:
+        parts.append("every remaining segment is on legal hold")
+    return f"{level}: " + "; ".join(parts)
+
+
+class RetentionWorker:
+    """Runs the sweep and the pressure check every ``interval_s``; failures are loud."""
+
+    def __init__(self, service: RetentionService, interval_s: float) -> None:
+        self.service = service
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="media-retention", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.service.run_once()
+            except Exception:
+                log.exception("retention sweep failed; footage may outlive its retention")
+            self._stop.wait(self.interval_s)
