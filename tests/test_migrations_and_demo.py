@@ -1,4 +1,4 @@
-"""The migrations build exactly the schema the code declares; the demo seeds every role."""
+"""The migrations build exactly the schema the code declares; the demo seeds every role and camera."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from wardwatch.authz.model import BUILTIN_ROLES
 from wardwatch.cli import app
-from wardwatch.demo import DEMO_PASSWORD
+from wardwatch.demo import DEMO_PASSWORD, camera_sites
 from wardwatch.kernel.db import Database, metadata
-from wardwatch.registry.model import FacilityType
+from wardwatch.registry.model import FacilityType, is_private
 
 
 def test_migrated_schema_matches_the_declared_tables(database_url: str) -> None:
@@ -58,6 +58,13 @@ def test_demo_seeds_a_ministry_two_provinces_every_facility_type_and_every_role(
             ok = client.post("/api/v1/auth/login", json={"username": "operator", "password": DEMO_PASSWORD})
             assert ok.status_code == 200
             assert len(client.get("/api/v1/facilities").json()) == 4
+        cameras = container.registry.list_cameras(admin, None)
+        assert len(cameras) == len(camera_sites()) == 16
+        zones = {z.id: z for f in facilities for z in container.registry.list_zones(admin, f.id)}
+        for camera in cameras:
+            assert camera.status == "active" and not camera.activation_missing
+            assert not is_private(zones[camera.zone_id].area_type), "no camera in a private area"
+            assert camera.main_url.startswith("rtsp://127.0.0.1:") and camera.sub_url
         report = container.audit_service.verify()
         assert report.ok
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import sys
 import threading
@@ -181,50 +180,24 @@ def demo(
     data: Annotated[Path, typer.Option("--data", help="Demo data directory.")] = Path("demo-data"),
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    camera_port: Annotated[
+        int, typer.Option("--camera-port", help="Port of the first simulated camera (control: one below).")
+    ] = 8554,
+    cameras: Annotated[
+        bool, typer.Option("--cameras/--no-cameras", help="Start the simulated cameras and record them.")
+    ] = True,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start from an empty demo.")] = False,
     seed_only: Annotated[bool, typer.Option("--seed-only", help="Seed, print and exit.")] = False,
 ) -> None:
-    """Seed a demo org tree with one user per role and serve it."""
+    """Seed a demo org tree with one user per role and simulated cameras, record them and serve it."""
     from wardwatch import demo as demo_seed  # noqa: PLC0415
-    from wardwatch.instance import init_instance, open_instance  # noqa: PLC0415
+    from wardwatch.sim.process import SimulatorProcess  # noqa: PLC0415
 
     def run() -> None:
         if fresh and data.exists():
             shutil.rmtree(data)
-        credentials_file = data / "demo-credentials.json"
-        if not credentials_file.exists():
-            if data.exists():
-                shutil.rmtree(data)
-            data.mkdir(parents=True)
-            token = secrets.token_urlsafe(24)
-            (data / "wardwatch.yaml").write_text(
-                "server:\n  cookie_secure: false\naudit:\n  checkpoint_interval_s: 60\n"
-                f"metrics:\n  token: {token}\n",
-                "utf-8",
-            )
-            settings = _settings(data, None)
-            with out.status(t("cli.demo_seeding")):
-                result = init_instance(
-                    settings,
-                    admin_username=demo_seed.ADMIN_USERNAME,
-                    admin_password=demo_seed.DEMO_PASSWORD,
-                    org_name=demo_seed.ORG_NAME,
-                )
-                container = open_instance(settings)
-                try:
-                    seeded = demo_seed.seed(container, result.admin_id, result.root_id)
-                    container.audit.sign_checkpoint(container.db)
-                finally:
-                    container.close()
-            credentials = {
-                "password": demo_seed.DEMO_PASSWORD,
-                "metrics_token": token,
-                "accounts": [a.__dict__ for a in seeded.accounts],
-            }
-            fd = os.open(credentials_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(credentials, handle, ensure_ascii=False, indent=2)
-        saved = json.loads(credentials_file.read_text("utf-8"))
+        with out.status(t("cli.demo_seeding")):
+            saved = demo_seed.ensure_demo(data, camera_port=camera_port if cameras else None)
         settings = _settings(data, None, server={"host": host, "port": port, "cookie_secure": False})
 
         def banner() -> None:
@@ -233,7 +206,21 @@ def demo(
         if seed_only:
             banner()
             return
-        _serve(settings, banner)
+        seeded = saved.get("cameras") or {"count": 0}
+        simulator = None
+        if cameras and seeded["count"]:
+            main_size, sub_size = demo_seed.CAMERA_RESOLUTION
+            simulator = SimulatorProcess(seeded["count"], seeded["port"], resolution=main_size, sub=sub_size)
+            with out.status(t("cli.demo_cameras_starting", count=seeded["count"])):
+                try:
+                    simulator.start()
+                except RuntimeError as exc:
+                    _fail(t("cli.demo_cameras_failed", detail=str(exc)))
+        try:
+            _serve(settings, banner)
+        finally:
+            if simulator is not None:
+                simulator.stop()
 
     guarded(run)
 
@@ -250,6 +237,17 @@ def _print_demo_banner(settings: Settings, saved: dict[str, Any]) -> None:
         )
     wide.print(table)
     out.print(t("cli.demo_password", password=saved["password"]))
+    cameras = saved.get("cameras") or {}
+    if cameras.get("count"):
+        port = int(cameras["port"])
+        out.print(
+            t(
+                "cli.demo_cameras",
+                count=cameras["count"],
+                first=f"rtsp://127.0.0.1:{port}/main",
+                control=f"http://127.0.0.1:{port - 1}",
+            )
+        )
     out.print(t("cli.demo_metrics", token=saved["metrics_token"]))
 
 

@@ -1,15 +1,39 @@
-"""Seeds the demo: a ministry, two provinces, facilities of every type, one user per role."""
+"""Seeds the demo: a ministry, two provinces, facilities of every type, one user per role.
+
+When simulated cameras are given, every public zone of the Hà Nội facilities and of the
+Hồ Chí Minh City quarantine centre gets one, registered with its purposes, legal basis,
+retention and signage, activated, and (at operating-room doors) linked to its door, so
+the demo records, streams live and plays back from the first minute.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 from wardwatch.authz.principal import Principal
 from wardwatch.bootstrap import Container
+from wardwatch.instance import init_instance, open_instance
 from wardwatch.kernel.actor import system_actor
-from wardwatch.registry.model import AreaType, DoorKind, FacilityType, OrgKind, RolloutStatus
+from wardwatch.kernel.config import load_settings
+from wardwatch.registry.model import (
+    AreaType,
+    DoorKind,
+    FacilityType,
+    OrgKind,
+    Purpose,
+    RolloutStatus,
+    is_private,
+)
 from wardwatch.registry.schemas import (
+    CameraCreate,
     Contact,
     DoorCreate,
     FacilityContacts,
@@ -63,6 +87,46 @@ _FACILITY_NAMES = {
 
 _ROLLOUT = [RolloutStatus.VERIFIED, RolloutStatus.CONNECTED, RolloutStatus.COMMITTED, RolloutStatus.REQUIRED]
 
+_PURPOSES: dict[FacilityType, list[Purpose]] = {
+    FacilityType.QUARANTINE_CENTRE: [
+        Purpose.RULE_SUPERVISION,
+        Purpose.BREACH_REMINDERS,
+        Purpose.EPIDEMIOLOGICAL_INVESTIGATION,
+        Purpose.REMEDY_VERIFICATION,
+    ],
+    FacilityType.CLINIC: [Purpose.RULE_SUPERVISION, Purpose.BREACH_REMINDERS, Purpose.REMEDY_VERIFICATION],
+    FacilityType.HOSPITAL: [Purpose.RULE_SUPERVISION, Purpose.OPERATING_ROOM_SUPERVISION],
+    FacilityType.MEDICAL_AESTHETICS_CLINIC: [Purpose.RULE_SUPERVISION, Purpose.OPERATING_ROOM_SUPERVISION],
+}
+_LEGAL_BASIS: dict[FacilityType, str] = {
+    FacilityType.QUARANTINE_CENTRE: "Công văn 4403/CV-BCĐ ngày 30/5/2021 (Ban Chỉ đạo Quốc gia)",
+    FacilityType.CLINIC: "Cam kết lắp camera lối vào cơ sở khám chữa bệnh (demo)",
+    FacilityType.HOSPITAL: "Quy định giám sát khu phẫu thuật (demo)",
+    FacilityType.MEDICAL_AESTHETICS_CLINIC: "Quy định giám sát phòng mổ thẩm mỹ (demo)",
+}
+DEMO_RETENTION_DAYS = 7
+CAMERA_RESOLUTION = ("720p", "360p")
+"""Main and sub stream of the demo's simulated cameras: 720p keeps the demo's disk use modest."""
+DEMO_CONFIG = (
+    "server:\n  cookie_secure: false\naudit:\n  checkpoint_interval_s: 60\n"
+    "metrics:\n  token: {token}\n"
+    # A quota bounds the demo's disk use; past its critical level the oldest footage goes.
+    "media:\n  storage_quota_gb: 6\n  retention_interval_s: 60\n"
+)
+
+
+def camera_sites() -> list[tuple[str, str]]:
+    """(facility key, zone name) of every demo camera, in the simulator's camera order."""
+    sites = []
+    for code, ftypes in (("HN", list(FacilityType)), ("HCM", [FacilityType.QUARANTINE_CENTRE])):
+        for ftype in ftypes:
+            sites += [(f"{code}:{ftype.value}", name) for name, area in _ZONES[ftype] if not is_private(area)]
+    return sites
+
+
+CameraUrls = Callable[[int], tuple[str, str]]
+"""Camera index -> (main URL, sub URL) of the simulated camera that serves it."""
+
 
 @dataclass
 class DemoAccount:
@@ -77,6 +141,7 @@ class DemoSeed:
     facilities: dict[str, str] = field(default_factory=dict)
     nodes: dict[str, str] = field(default_factory=dict)
     accounts: list[DemoAccount] = field(default_factory=list)
+    cameras: dict[str, str] = field(default_factory=dict)
 
 
 def _advance(container: Container, admin: Principal, facility_id: str, target: RolloutStatus) -> None:
@@ -87,13 +152,16 @@ def _advance(container: Container, admin: Principal, facility_id: str, target: R
         )
 
 
-def seed(container: Container, admin_id: str, root_id: str) -> DemoSeed:
+def seed(
+    container: Container, admin_id: str, root_id: str, camera_urls: CameraUrls | None = None
+) -> DemoSeed:
     """Build the demo tree through the real services, so every step is audited."""
     registry = container.registry
     admin = container.accounts.principal_of(admin_id)
     result = DemoSeed()
     result.nodes["root"] = root_id
     today = container.clock.now().date()
+    sites = {site: index for index, site in enumerate(camera_sites())} if camera_urls else {}
     for p_index, (province, district, tz, code) in enumerate(_PROVINCES):
         prov = registry.create_node(
             admin, OrgNodeCreate(kind=OrgKind.PROVINCE, name=province, parent_id=root_id)
@@ -137,12 +205,35 @@ def seed(container: Container, admin_id: str, root_id: str) -> DemoSeed:
             _advance(container, admin, facility.id, _ROLLOUT[(f_index + p_index) % 4])
             for zone_name, area in _ZONES[ftype]:
                 zone = registry.create_zone(admin, facility.id, ZoneCreate(name=zone_name, area_type=area))
+                camera_ids = []
+                index = sites.get((f"{code}:{ftype.value}", zone_name))
+                if index is not None and camera_urls is not None:
+                    main_url, sub_url = camera_urls(index)
+                    camera = registry.create_camera(
+                        admin,
+                        CameraCreate(
+                            zone_id=zone.id,
+                            name=f"Camera {zone_name}",
+                            main_url=main_url,
+                            sub_url=sub_url,
+                            purposes=_PURPOSES[ftype],
+                            legal_basis=_LEGAL_BASIS[ftype],
+                            retention_days=DEMO_RETENTION_DAYS,
+                            signage_posted=True,
+                        ),
+                    )
+                    registry.activate_camera(admin, camera.id)
+                    result.cameras[f"{code}:{ftype.value}:{zone_name}"] = camera.id
+                    camera_ids.append(camera.id)
                 kinds = {
                     AreaType.OPERATING_ROOM_DOOR: DoorKind.OPERATING_ROOM_DOOR,
                     AreaType.SURGICAL_AREA_ENTRANCE: DoorKind.SURGICAL_AREA_ENTRANCE,
                 }
                 if area in kinds:
-                    registry.create_door(admin, DoorCreate(zone_id=zone.id, name=zone_name, kind=kinds[area]))
+                    registry.create_door(
+                        admin,
+                        DoorCreate(zone_id=zone.id, name=zone_name, kind=kinds[area], camera_ids=camera_ids),
+                    )
     result.accounts = _seed_accounts(container, result)
     return result
 
@@ -219,3 +310,45 @@ def _seed_accounts(container: Container, seed_: DemoSeed) -> list[DemoAccount]:
         accounts[0].totp_secret = admin_secret
         uow.commit()
     return accounts
+
+
+def ensure_demo(data: Path, *, camera_port: int | None) -> dict[str, Any]:
+    """The saved demo (accounts, tokens, cameras), seeded into ``data`` first if it is not there.
+
+    ``camera_port`` is where the simulated cameras will listen (None: a demo without cameras).
+    """
+    credentials_file = data / "demo-credentials.json"
+    if credentials_file.exists():
+        saved: dict[str, Any] = json.loads(credentials_file.read_text("utf-8"))
+        return saved
+    if data.exists():
+        shutil.rmtree(data)  # a half-seeded demo from an interrupted run
+    data.mkdir(parents=True)
+    token = secrets.token_urlsafe(24)
+    (data / "wardwatch.yaml").write_text(DEMO_CONFIG.format(token=token), "utf-8")
+    settings = load_settings(data, None)
+    result = init_instance(
+        settings, admin_username=ADMIN_USERNAME, admin_password=DEMO_PASSWORD, org_name=ORG_NAME
+    )
+
+    def urls(index: int) -> tuple[str, str]:
+        assert camera_port is not None
+        base = f"rtsp://127.0.0.1:{camera_port + index}"
+        return f"{base}/main", f"{base}/sub"
+
+    container = open_instance(settings)
+    try:
+        seeded = seed(container, result.admin_id, result.root_id, urls if camera_port else None)
+        container.audit.sign_checkpoint(container.db)
+    finally:
+        container.close()
+    saved = {
+        "password": DEMO_PASSWORD,
+        "metrics_token": token,
+        "accounts": [a.__dict__ for a in seeded.accounts],
+        "cameras": {"port": camera_port, "count": len(seeded.cameras)} if camera_port else None,
+    }
+    fd = os.open(credentials_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(saved, handle, ensure_ascii=False, indent=2)
+    return saved

@@ -1,0 +1,140 @@
+"""``wardwatch demo`` starts its simulated cameras, records them, and plays footage back.
+
+The real command runs as a child process (SQLite, local disk, in-process bus) on free
+ports; the test talks to it over HTTP as the demo's duty operator would.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import pytest
+
+from test_sim_cameras import free_base_port
+from wardwatch.demo import DEMO_PASSWORD, camera_sites
+from wardwatch.sim.process import port_open
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    data = tmp_path_factory.mktemp("demo") / "demo-data"
+    camera_port = free_base_port(len(camera_sites()) + 1)
+    api_port = free_base_port(1) + 50
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WARDWATCH_")}
+    env["WARDWATCH_LANG"] = "en"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wardwatch.cli",
+            "demo",
+            "--data",
+            str(data),
+            "--port",
+            str(api_port),
+            "--camera-port",
+            str(camera_port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{api_port}"
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"wardwatch demo exited with {process.returncode}")
+        try:
+            return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(up, 600, "the demo to serve")  # a first run encodes the cameras' loops
+        yield {"base": base, "camera_port": camera_port, "data": data, "process": process}
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def operator_client(base: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=30)
+    response = client.post("/api/v1/auth/login", json={"username": "operator", "password": DEMO_PASSWORD})
+    assert response.status_code == 200, response.text
+    client.headers["x-csrf-token"] = client.cookies["ww_csrf"]
+    return client
+
+
+def test_the_demo_records_its_cameras_and_plays_back_for_a_purpose(demo: dict[str, Any]) -> None:
+    client = operator_client(demo["base"])
+    try:
+        cameras = client.get("/api/v1/cameras").json()
+        assert len(cameras) == sum(1 for key, _ in camera_sites() if key.startswith("HN:"))
+        camera = cameras[0]
+        wait_for(
+            lambda: (
+                {s["camera_id"]: s["status"] for s in client.get("/api/v1/media/status").json()}.get(
+                    camera["id"]
+                )
+                == "online"
+            ),
+            120,
+            "the camera online",
+        )
+        now = datetime.now(UTC)
+        window = {
+            "start": (now - timedelta(hours=1)).isoformat(),
+            "end": (now + timedelta(hours=1)).isoformat(),
+        }
+        timeline = wait_for(
+            lambda: client.get(f"/api/v1/cameras/{camera['id']}/timeline", params=window).json()["recorded"],
+            120,
+            "a recorded segment",
+        )
+        assert timeline
+        opened = client.post(
+            f"/api/v1/cameras/{camera['id']}/playback", json={**window, "purpose": camera["purposes"][0]}
+        )
+        assert opened.status_code == 201, opened.text
+        segment = opened.json()["segments"][0]
+        served = client.get(segment["url"])
+        assert served.status_code == 200
+        with av.open(io.BytesIO(served.content)) as container:
+            frame = next(container.decode(video=0))
+            assert (frame.width, frame.height) == (1280, 720) and frame.key_frame
+        assert client.delete(f"/api/v1/playback/{opened.json()['session_id']}").status_code == 204
+    finally:
+        client.close()
+
+
+def test_stopping_the_demo_stops_its_simulated_cameras(demo: dict[str, Any]) -> None:
+    assert port_open(demo["camera_port"])
+    process: subprocess.Popen[bytes] = demo["process"]
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=60)
+    wait_for(lambda: not port_open(demo["camera_port"]), 30, "the simulated cameras to stop")
+    assert not list(Path(demo["data"]).rglob("*.partial")), "segments in progress were finished on stop"
