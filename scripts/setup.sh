@@ -8,12 +8,15 @@ cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*"; }
 
 # System packages: GStreamer's RTSP server for the simulated cameras, the headers PyGObject
-# builds against, and the ffmpeg CLI (the recording benchmark's baseline).
+# builds against, the ffmpeg CLI (the recording benchmark's baseline), and Debian's
+# Chromium with fonts that cover Vietnamese and Chinese, which Playwright drives for the
+# browser tests and the live-latency benchmark (Playwright never downloads a browser).
 APT_PACKAGES=(
   ca-certificates pkg-config libgirepository1.0-dev libcairo2-dev
   gstreamer1.0-tools gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 gir1.2-gstreamer-1.0
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav ffmpeg
+  chromium fonts-dejavu-core fonts-wqy-zenhei
 )
 
 as_root() {

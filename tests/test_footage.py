@@ -18,6 +18,7 @@ from typing import Any
 
 import av
 import pytest
+from prometheus_client import generate_latest
 from sqlalchemy import select
 
 from footage import record_gap, record_segments
@@ -421,6 +422,9 @@ def test_disk_pressure_warns_first_then_deletes_the_oldest_unheld_footage_loudly
     assert alert.level == "critical" and alert.deleted_segments == report.deleted.count
     wait_until(lambda: [e for e in announced if e.payload["level"] == "critical"], "the critical alert")
     assert [e.payload["level"] for e in announced][:1] == ["warning"]
+    scraped = generate_latest(site.container.metrics_registry).decode()
+    assert "wardwatch_storage_alert_level 2.0" in scraped
+    assert f"wardwatch_recordings_bytes {float(sum(r.bytes for r in segment_rows(site)))}" in scraped
     with site.world.client("admin") as admin:
         storage = admin.get("/api/v1/media/storage").json()
         assert storage["alerts"][0]["level"] == "critical" and storage["quota_used_pct"] < 90

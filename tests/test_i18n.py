@@ -104,3 +104,48 @@ def test_language_negotiation_and_lookup() -> None:
     assert negotiate("fr-FR, vi;q=0.8, en;q=0.5") == "vi"
     assert negotiate("de-DE") == "en"
     assert t("problem.private_zone.title", "vi") != t("problem.private_zone.title", "en")
+
+
+STATIC = SRC / "web" / "static"
+# A message key written in the console's scripts or markup, e.g. "web.live.status.offline".
+CONSOLE_KEY = re.compile(r"(?<![\w.$])web\.[a-z0-9_]+(?:\.[a-z0-9_]+)+")
+# A key put together at run time ("web.gap." + reason, `web.x.${y}`) would escape the check.
+BUILT_KEY = re.compile(r"""["'`]web\.[a-z0-9_.]*(?:\.["'`]\s*\+|\$\{)""")
+SHELL_WORDS = {"WardWatch", "Tiếng Việt", "简体中文", "English"}
+"""The only text the shell may hold outside the catalogs: the product's name and each
+language's own name in the language switch."""
+
+
+def console_sources() -> dict[Path, str]:
+    return {p: p.read_text("utf-8") for p in sorted(STATIC.rglob("*")) if p.suffix in (".js", ".html")}
+
+
+def test_every_key_the_console_uses_is_in_every_catalog_and_served() -> None:
+    from wardwatch.web.routes import console_catalog
+
+    sources = console_sources()
+    used = {key for text in sources.values() for key in CONSOLE_KEY.findall(text)}
+    assert len(used) > 80, "the key pattern no longer finds the console's keys"
+    for locale in LOCALES:
+        missing = sorted(used - set(catalog(locale)))
+        assert not missing, f"{locale}: add these console keys to all three catalogs: {missing}"
+        assert used <= set(console_catalog(locale)), "the served catalog lacks keys the console uses"
+    built = [f"{path.name}: {m.group(0)}" for path, text in sources.items() for m in BUILT_KEY.finditer(text)]
+    assert not built, f"write console keys out in full so this test can see them: {built}"
+
+
+def test_console_shell_has_no_untranslated_text() -> None:
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.words: set[str] = set()
+
+        def handle_data(self, data: str) -> None:
+            if data.strip():
+                self.words.add(data.strip())
+
+    parser = Text()
+    parser.feed((STATIC / "index.html").read_text("utf-8"))
+    assert parser.words <= SHELL_WORDS, parser.words - SHELL_WORDS

@@ -10,19 +10,28 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, WebSocket
 from fastapi.testclient import TestClient
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocketDisconnect
 
+from footage import record_segments
 from support import build_world, ready_camera_body
+from wardwatch.api import app as app_module
 from wardwatch.api.app import create_app
-from wardwatch.api.guard import GuardedRoute
+from wardwatch.api.guard import PUBLIC_PATHS, GuardedRoute, GuardedWebSocketRoute, leaf_routes, ws_permission
+from wardwatch.media.ingest import StatusEvent
+from wardwatch.media.model import StreamStatus
 
 GLOBAL = {  # not tied to any facility; reasons matter, so they are written down
     ("get", "/healthz"): "public liveness probe",
+    ("get", "/"): "public console shell, holds no data",
+    ("get", "/static/{asset}"): "public console scripts, styles and catalogs, no data",
     ("get", "/metrics"): "scrape token, no tenant data",
     ("get", "/api/v1/openapi.json"): "the API description",
     ("get", "/api/v1/roles"): "the role catalogue",
@@ -45,9 +54,10 @@ SELF = {  # act on the caller's own account only
     ("get", "/api/v1/auth/tokens"),
     ("post", "/api/v1/auth/tokens"),
 }
-PLATFORM = {  # whole-log operations: they need the permission at a root node
+PLATFORM = {  # whole-log or whole-system operations: they need the permission at a root node
     ("post", "/api/v1/audit/checkpoints"),
     ("post", "/api/v1/audit/verify"),
+    ("get", "/api/v1/media/storage"),
 }
 LISTS = {
     "/api/v1/org/nodes",
@@ -59,6 +69,7 @@ LISTS = {
     "/api/v1/role-bindings",
     "/api/v1/account-requests",
     "/api/v1/audit/entries",
+    "/api/v1/media/status",
 }
 
 
@@ -134,6 +145,27 @@ def world(tmp_path: Path, database_url: str, now):
             if e["scope"] == w.ids["fac_b"]
         )
         w.ids["seq_b"] = str(b_entry["seq"])
+        # Footage of B: a segment, a legal hold, a playback session and an exported clip.
+        start = now - timedelta(hours=1)
+        for key in ("cam_a", "cam_b"):
+            facility = "fac_a" if key == "cam_a" else "fac_b"
+            record_segments(w.container, w.ids[facility], w.ids[key], start, 1)
+            w.container.media.record(StatusEvent(w.ids[key], StreamStatus.ONLINE, "receiving video", now, {}))
+        footage = {"start": start.isoformat(), "end": (start + timedelta(seconds=2)).isoformat()}
+        playback = admin.post(
+            f"/api/v1/cameras/{w.ids['cam_b']}/playback", json={**footage, "purpose": "rule_supervision"}
+        ).json()
+        w.ids["session_b"] = playback["session_id"]
+        w.ids["segment_b"] = playback["segments"][0]["id"]
+        hold = admin.post(
+            f"/api/v1/cameras/{w.ids['cam_b']}/holds", json={**footage, "reason": "kept for B"}
+        ).json()
+        w.ids["hold_b"] = hold["id"]
+        clip = admin.post(
+            f"/api/v1/cameras/{w.ids['cam_b']}/clips", json={**footage, "purpose": "rule_supervision"}
+        ).json()
+        w.ids["clip_b"] = clip["id"]
+        w.ids["footage_start"], w.ids["footage_end"] = footage["start"], footage["end"]
     yield w
     w.container.close()
 
@@ -152,7 +184,12 @@ def b_targets(world) -> dict[str, Any]:
         "seq": ids["seq_b"],
         "token_id": ids["token_admin"],
         "size": ids["size"],
+        "hold_id": ids["hold_b"],
+        "session_id": ids["session_b"],
+        "segment_id": ids["segment_b"],
+        "clip_id": ids["clip_b"],
     }
+    footage = {"start": ids["footage_start"], "end": ids["footage_end"]}
     bodies = {
         ("post", "/api/v1/org/nodes"): {"kind": "district", "name": "X", "parent_id": ids["prov_b"]},
         ("patch", "/api/v1/org/nodes/{node_id}"): {"name": "Renamed"},
@@ -192,12 +229,24 @@ def b_targets(world) -> dict[str, Any]:
         ("post", "/api/v1/account-requests/{request_id}/approve"): {},
         ("post", "/api/v1/account-requests/{request_id}/reject"): {"note": "no"},
         ("post", "/api/v1/audit/verify"): {},
+        ("post", "/api/v1/cameras/{camera_id}/playback"): {**footage, "purpose": "rule_supervision"},
+        ("post", "/api/v1/cameras/{camera_id}/clips"): {**footage, "purpose": "rule_supervision"},
+        ("post", "/api/v1/cameras/{camera_id}/holds"): {**footage, "reason": "sneaky hold"},
+        ("post", "/api/v1/holds/{hold_id}/lift"): {"reason": "sneaky lift"},
     }
     queries = {
         ("get", "/api/v1/audit/proofs/inclusion"): {"index": ids["seq_b"]},
         ("get", "/api/v1/rollout"): {"node_id": ids["fac_b"]},
+        ("get", "/api/v1/cameras/{camera_id}/timeline"): footage,
     }
     return {"path": path_params, "body": bodies, "query": queries}
+
+
+PUBLIC = {  # the only routes anyone may call, and what an anonymous caller gets
+    "/healthz": ("/healthz", 200),
+    "/": ("/", 200),
+    "/static/{asset}": ("/static/app.js", 200),  # /static/{asset:path}; OpenAPI drops ":path"
+}
 
 
 def fill(path: str, params: dict[str, str]) -> str:
@@ -224,14 +273,22 @@ def test_unauthenticated_calls_are_refused_on_every_route(world) -> None:
         "/api/v1/auth/login": {"username": "admin", "password": "wrong-password-1"},
         "/api/v1/auth/activate": {"username": "admin", "code": "x", "password": "whatever-long-1"},
     }
+    public = {
+        path
+        for path, item in app.openapi()["paths"].items()
+        for op in item.values()
+        if op["x-wardwatch-access"] == "public"
+    }
+    assert public == set(PUBLIC) == {re.sub(r":\w+\}", "}", p) for p in PUBLIC_PATHS}
     with TestClient(app, raise_server_exceptions=False) as anon:
         checked = 0
         for method, path in operations(app):
+            if path in PUBLIC:
+                url, status = PUBLIC[path]
+                assert anon.request(method.upper(), url).status_code == status, path
+                continue
             url = fill(path, {})
             response = anon.request(method.upper(), url, json=credential_bodies.get(path))
-            if path == "/healthz":
-                assert response.status_code == 200
-                continue
             assert response.status_code == 401, f"{method} {path}: {response.status_code}"
             assert response.headers["content-type"] == "application/problem+json"
             checked += 1
@@ -250,6 +307,10 @@ def test_scoped_user_is_refused_on_every_object_outside_their_subtree(world, use
         world.ids["binding_b"],
         world.ids["request_b"],
         world.ids["dist_b"],
+        world.ids["hold_b"],
+        world.ids["clip_b"],
+        world.ids["session_b"],
+        world.ids["segment_b"],
     }
     a_ids = {
         world.ids["fac_a"],
@@ -290,8 +351,56 @@ def test_scoped_user_is_refused_on_every_object_outside_their_subtree(world, use
                 f"{method} {path} answered {response.status_code}: {response.text[:200]}"
             )
         assert not unclassified, f"classify these operations in this test: {unclassified}"
+        for path in websocket_paths(app):
+            with (
+                pytest.raises(WebSocketDisconnect) as refused,
+                client.websocket_connect(fill(path, targets["path"])) as socket,
+            ):
+                socket.receive_text()
+            assert refused.value.code == 1008, path
+            assert refused.value.reason in ("not_found", "permission_denied"), path
         assert client.get(f"/api/v1/facilities/{world.ids['fac_a']}").status_code == 200
         assert client.get(f"/api/v1/cameras?facility_id={world.ids['fac_b']}").json() == []
     with world.client("admin") as admin:
         camera = admin.get(f"/api/v1/cameras/{world.ids['cam_b']}").json()
         assert camera["name"] == "Cam", "nothing of B was changed by the refused calls"
+
+
+def websocket_paths(app) -> list[str]:
+    """WebSocket routes are not in the OpenAPI document; walk the app's routes for them."""
+    return sorted(r.path for r in leaf_routes(app.routes) if isinstance(r, WebSocketRoute))
+
+
+def test_every_websocket_route_refuses_callers_without_credentials(world) -> None:
+    app = create_app(world.container, manage_lifecycle=False)
+    paths = websocket_paths(app)
+    assert "/api/v1/cameras/{camera_id}/live" in paths
+    with TestClient(app, raise_server_exceptions=False) as anon:
+        for path in paths:
+            with (
+                pytest.raises(WebSocketDisconnect) as refused,
+                anon.websocket_connect(fill(path, {})) as socket,
+            ):
+                socket.receive_text()
+            assert (refused.value.code, refused.value.reason) == (1008, "unauthenticated"), path
+
+
+def test_a_websocket_route_without_its_policy_cannot_be_built_or_served(world, monkeypatch) -> None:
+    rogue = APIRouter()
+
+    @rogue.websocket("/api/v1/rogue")
+    async def rogue_socket(websocket: WebSocket) -> None:
+        await websocket.accept()
+
+    monkeypatch.setattr(app_module, "ROUTERS", (*app_module.ROUTERS, rogue))
+    with pytest.raises(RuntimeError, match="websocket /api/v1/rogue"):
+        app_module.create_app(world.container, manage_lifecycle=False)
+    with pytest.raises(RuntimeError, match="declares no single WebSocket access policy"):
+        GuardedWebSocketRoute("/api/v1/oops", rogue_socket)
+    router = APIRouter(route_class=GuardedRoute)
+    websocket_policy = ws_permission("camera.view_live")
+    with pytest.raises(RuntimeError, match="declares no single access policy"):
+
+        @router.get("/api/v1/oops")
+        def http_with_a_websocket_policy(caller=websocket_policy) -> dict[str, str]:
+            return {}

@@ -175,6 +175,27 @@ def test_stop_refuses_connections_and_stall_sends_nothing(farm) -> None:
     assert time.monotonic() - started >= 2.5
 
 
+def test_a_camera_stopped_and_healed_again_and_again_serves_each_time(farm) -> None:
+    farm_, control = farm
+    camera = farm_.cameras[0].config
+    for _ in range(4):
+        with open_stream(camera.url("main")) as container:  # a viewer connected when it stops
+            next(container.demux(video=0))
+            set_fault(control, 0, "stop")
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", camera.port), 2):
+            pass
+        set_fault(control, 0, "healthy")
+        deadline = time.monotonic() + 15
+        while True:  # the old listening socket may take a moment to be released
+            try:
+                assert len(frames(camera.url("main"), 2)) == 2
+                break
+            except (ConnectionRefusedError, av.error.FFmpegError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+
 def test_credentials_are_required_and_wrong_credentials_answer_401(farm) -> None:
     farm_, control = farm
     config = farm_.cameras[2].config

@@ -32,6 +32,8 @@ from wardwatch.kernel.errors import ConfigError
 from wardwatch.kernel.outbox import OutboxRelay
 from wardwatch.media.clips import ClipExporter
 from wardwatch.media.holds import LegalHolds
+from wardwatch.media.live import LiveHub, registry_credentials
+from wardwatch.media.metrics import MediaCollector
 from wardwatch.media.playback import Playback
 from wardwatch.media.recorder import RecorderSupervisor
 from wardwatch.media.retention import RetentionService, RetentionWorker
@@ -103,6 +105,7 @@ class Container:
     playback: Playback
     clips: ClipExporter
     checkpoints: CheckpointScheduler
+    live: LiveHub
     metrics_registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     extensions: dict[str, Any] = field(default_factory=dict)
     recorder: RecorderSupervisor | None = None
@@ -139,6 +142,7 @@ class Container:
         return self.recorder
 
     def stop(self) -> None:
+        self.live.stop()  # live pullers run whether or not background work was started
         if self.recorder is not None:
             self.recorder.stop()
             self.recorder = None
@@ -187,7 +191,7 @@ def build_container(
     media = MediaIndex(deps, registry)
     views = ViewSessions(deps, registry)
     checkpoints = CheckpointScheduler(database, audit, settings.audit.checkpoint_interval_s)
-    return Container(
+    container = Container(
         settings=settings,
         db=database,
         clock=clock,
@@ -207,4 +211,11 @@ def build_container(
         playback=Playback(deps, views),
         clips=ClipExporter(deps, views),
         checkpoints=checkpoints,
+        live=LiveHub(
+            registry_credentials(database, registry),
+            transport=settings.media.transport,
+            read_timeout_s=settings.media.read_timeout_s,
+        ),
     )
+    container.metrics_registry.register(MediaCollector(container.retention))
+    return container

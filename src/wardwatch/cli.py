@@ -356,6 +356,30 @@ def bench_audit(
     guarded(run)
 
 
+@bench_app.command("live")
+def bench_live(
+    seconds: Annotated[float, typer.Option("--seconds", help="Measured viewing time.")] = 30,
+    warmup: Annotated[float, typer.Option("--warmup", help="Seconds of playing before measuring.")] = 5,
+    variant: Annotated[str, typer.Option(help="Stream to watch: main or sub.")] = "main",
+    resolution: Annotated[str, typer.Option(help="Main stream size: 1080p, 720p, 360p or WxH.")] = "1080p",
+    port: Annotated[int, typer.Option(help="Port of the simulated camera (control: one below).")] = 18700,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+) -> None:
+    """Camera-to-screen latency of live view in headless Chromium, against the issue's target."""
+    from wardwatch.bench.live import run_live_bench  # noqa: PLC0415
+
+    def run() -> None:
+        try:
+            result = run_live_bench(
+                seconds=seconds, warmup=warmup, variant=variant, resolution=resolution, port=port
+            )
+        except RuntimeError as exc:
+            _fail(str(exc))
+        sys.stdout.write(json.dumps(result) + "\n")
+
+    guarded(run)
+
+
 @sim_app.command("cameras")
 def sim_cameras(
     count: Annotated[int, typer.Option("--count", help="How many cameras.")] = 4,

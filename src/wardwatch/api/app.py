@@ -6,24 +6,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from wardwatch import __version__
 from wardwatch.api import problems
-from wardwatch.api.guard import GuardedRoute
+from wardwatch.api.guard import unguarded_routes
 from wardwatch.api.middleware import HttpMetrics, RequestContextMiddleware
 from wardwatch.api.system import router as system_router
 from wardwatch.audit.api import router as audit_router
 from wardwatch.authz.api import router as authz_router
 from wardwatch.bootstrap import Container
 from wardwatch.media.api import router as media_router
+from wardwatch.media.live_api import router as live_router
 from wardwatch.registry.api import router as registry_router
+from wardwatch.web.routes import router as web_router
 
-ROUTERS = (system_router, authz_router, registry_router, audit_router, media_router)
+ROUTERS = (system_router, authz_router, registry_router, audit_router, media_router, live_router, web_router)
 
 
 def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAPI:
-    """The API; refuses to start if any route slipped in without an access policy."""
+    """The API; refuses to start if any route (HTTP or WebSocket) slipped in without an access policy."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -46,7 +47,8 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
     app.state.container = container
     for router in ROUTERS:
         app.include_router(router)
-    unguarded = [r.path for r in app.routes if isinstance(r, APIRoute) and not isinstance(r, GuardedRoute)]
+    # HTTP and WebSocket routes alike, inside included routers too (FastAPI may keep them whole).
+    unguarded = unguarded_routes(app.routes)
     if unguarded:
         raise RuntimeError(f"routes without an access policy: {unguarded}")
     problems.install(app)

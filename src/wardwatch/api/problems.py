@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
 
 from wardwatch.kernel.context import current_locale, current_request_id
 from wardwatch.kernel.errors import PROBLEM_BASE, Problem
@@ -39,18 +40,19 @@ def problem_response(problem: Problem, request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _record_denial(request: Request, problem: Problem) -> None:
-    """A refused attempt by a known principal is itself an audited event."""
-    principal = getattr(request.state, "principal", None)
+def record_denial(connection: HTTPConnection, problem: Problem) -> None:
+    """A refused attempt by a known principal is itself an audited event (HTTP or WebSocket)."""
+    principal = getattr(connection.state, "principal", None)
     if principal is None:
         return
     info = problem.audit_info or {
         "action": f"refused.{problem.code}",
         "object_type": "route",
-        "object_id": request.url.path,
+        "object_id": connection.url.path,
         "scope": "",
     }
-    container = request.app.state.container
+    method = connection.method if isinstance(connection, Request) else "WEBSOCKET"
+    container = connection.app.state.container
     try:
         with container.deps.uow(principal.actor) as uow:
             uow.audit(
@@ -59,7 +61,7 @@ def _record_denial(request: Request, problem: Problem) -> None:
                 object_id=info["object_id"],
                 scope=info.get("scope", ""),
                 outcome="denied",
-                details={"path": request.url.path, "method": request.method, "reason": problem.code},
+                details={"path": connection.url.path, "method": method, "reason": problem.code},
             )
             uow.commit()
     except Exception:
@@ -75,7 +77,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         if exc.status == 403:
-            await _run_sync(_record_denial, request, exc)
+            await _run_sync(record_denial, request, exc)
         return problem_response(exc, request)
 
     @app.exception_handler(RequestValidationError)
@@ -122,4 +124,4 @@ async def _run_sync(fn: Any, *args: Any) -> None:
     await run_in_threadpool(fn, *args)
 
 
-__all__ = ["PROBLEM_BASE", "PROBLEM_JSON", "install", "problem_response"]
+__all__ = ["PROBLEM_BASE", "PROBLEM_JSON", "install", "problem_response", "record_denial"]

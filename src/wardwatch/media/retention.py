@@ -217,9 +217,17 @@ class RetentionService:
                     {"used_pct": round(usage.used_pct, 2), "target_pct": media.disk_target_pct},
                 )
                 deleted += done
-                usage = self.usage()
+                before, usage = usage, self.usage()
                 if done.count == 0:
                     stuck = usage.used_pct >= media.disk_critical_pct
+                    break
+                if usage.used_pct >= before.used_pct:
+                    # Deleting footage freed nothing measurable: something else is filling the
+                    # volume, and emptying the archive would not save it. Stop and say so.
+                    log.critical(
+                        "disk pressure: deleting footage does not relieve the volume; stopped",
+                        extra={"used_pct": round(usage.used_pct, 2), "deleted": deleted.count},
+                    )
                     break
             level = "critical"
         elif usage.used_pct >= media.disk_warning_pct:

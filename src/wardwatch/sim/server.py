@@ -36,7 +36,7 @@ from wardwatch.sim.strip import StripEncoder, strip_text  # noqa: E402
 log = logging.getLogger(__name__)
 
 _PIPELINE = (
-    "( appsrc name=src is-live=true do-timestamp=true format=time "
+    "( appsrc name=src is-live=true format=time "
     "caps=video/x-h264,stream-format=byte-stream,alignment=au "
     "! rtph264pay name=pay0 pt=96 aggregate-mode=zero-latency mtu=60000 )"
 )
@@ -99,6 +99,8 @@ class _Stream:
     strip_au: bytes | None = None
     prepared: dict[Scene, PreparedStrip] = field(default_factory=dict)
     restart_at_keyframe: bool = False
+    started_at: int | None = None  # pipeline running time of frame 0, in ns
+    frames_sent: int = 0
 
 
 class SimCamera:
@@ -136,6 +138,7 @@ class SimCamera:
         with self.lock:
             stream = self.streams[variant]
             stream.appsrc = appsrc
+            stream.started_at, stream.frames_sent = None, 0
             # A new viewer can only start decoding at a keyframe: jump to the next one.
             stream.restart_at_keyframe = True
         media.connect("unprepared", self._on_unprepared, variant)
@@ -156,15 +159,34 @@ class SimCamera:
         self.server.set_auth(auth)
         self.auth = auth
 
-    def listen(self) -> None:
-        if self.source_id is None:
-            self.source_id = self.server.attach(None)
+    def listen(self, attempts: int = 50) -> None:
+        """Listen on the camera's port (on the GLib loop).
+
+        After a stop, the old listening socket is closed when GLib finalises its source,
+        which can lag the removal; until then the port cannot be bound and ``attach``
+        returns 0. Retry for a while instead of recording 0 as a source id.
+        """
+        if self.source_id is not None or self.fault == Fault.STOP:
+            return
+        source_id = self.server.attach(None)
+        if source_id:
+            self.source_id = source_id
+            return
+        if attempts <= 0:
+            log.error("a simulated camera could not listen again", extra={"port": self.config.port})
+            return
+
+        def retry() -> bool:
+            self.listen(attempts - 1)
+            return False
+
+        GLib.timeout_add(200, retry)
 
     def close_port(self) -> None:
         """Stop listening (new connections are refused) and drop every connected client."""
-        if self.source_id is not None:
+        if self.source_id:
             GLib.source_remove(self.source_id)
-            self.source_id = None
+        self.source_id = None
         self.server.client_filter(lambda _server, _client: GstRtspServer.RTSPFilterResult.REMOVE)
 
     # -- faults ------------------------------------------------------------------------
@@ -202,12 +224,22 @@ class SimCamera:
             stream.strip_au = strip_au
             stream.prepared = {}
 
-    def next_access_unit(self, variant: str, now_us: int) -> tuple[Any, bytes] | None:
-        """The appsrc and the unit to push to it now, or None when nothing is to be sent."""
+    def next_access_unit(self, variant: str, now_us: int) -> tuple[Any, Any] | None:
+        """The appsrc and the buffer to push to it now, or None when nothing is to be sent.
+
+        Buffers are stamped on an exact frame cadence from the pipeline's running time,
+        not with the moment they are pushed: a camera's clock ticks evenly even when the
+        simulator's feeding thread is briefly late.
+        """
         with self.lock:
             stream = self.streams[variant]
             if stream.appsrc is None or self.fault in (Fault.STOP, Fault.STALL):
                 return None
+            if stream.started_at is None:
+                running = int(stream.appsrc.get_current_running_time())
+                if running == Gst.CLOCK_TIME_NONE:
+                    return None  # the pipeline is not playing yet: nothing to stamp against
+                stream.started_at = running
             loop = self.library.loop(stream.scene, stream.spec)
             if stream.restart_at_keyframe:
                 stream.position = loop.next_keyframe(stream.position)
@@ -220,7 +252,13 @@ class SimCamera:
                 if prepared is None:
                     prepared = stream.prepared[stream.scene] = splicer.prepare(stream.strip_au)
                 unit = splicer.splice(unit, prepared)
-            return stream.appsrc, insert_before_first_slice(unit, frame_time_sei(now_us))
+            data = insert_before_first_slice(unit, frame_time_sei(now_us))
+            period = 1_000_000_000 // stream.spec.fps
+            buffer = Gst.Buffer.new_wrapped(data)
+            buffer.pts = buffer.dts = stream.started_at + stream.frames_sent * period
+            buffer.duration = period
+            stream.frames_sent += 1
+            return stream.appsrc, buffer
 
 
 class CameraFarm:
@@ -323,8 +361,8 @@ class CameraFarm:
                     try:
                         item = camera.next_access_unit(variant, now_us)
                         if item is not None:
-                            appsrc, unit = item
-                            appsrc.emit("push-buffer", Gst.Buffer.new_wrapped(unit))
+                            appsrc, buffer = item
+                            appsrc.emit("push-buffer", buffer)
                     except Exception:
                         log.exception(
                             "feeding a simulated camera failed",
@@ -334,8 +372,8 @@ class CameraFarm:
             delay = deadline - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            else:
-                deadline = time.monotonic()  # fell behind: do not try to catch up in a burst
+            elif delay < -0.5:
+                deadline = time.monotonic()  # stalled for long (a suspended process): start afresh
 
     def _stamp(self) -> None:
         """Encode each second's clock strips half a second ahead, then publish them on time."""
