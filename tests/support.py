@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -148,3 +149,17 @@ def ready_camera_body(zone_id: str, **extra: Any) -> dict[str, Any]:
         "signage_posted": True,
     }
     return camera_body(zone_id, **{**ready, **extra})
+
+
+def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Poll until ``predicate`` returns something truthy (and return it), or fail naming ``what``.
+
+    Waiting has a generous limit and no timed assertion: the machine is shared and noisy.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -22,7 +22,7 @@ from prometheus_client import generate_latest
 from sqlalchemy import select
 
 from footage import record_gap, record_segments
-from support import World, build_world, ready_camera_body
+from support import World, build_world, ready_camera_body, wait_for
 from wardwatch.audit import store as audit_store
 from wardwatch.media import store as media_store
 from wardwatch.media.views import ViewKind
@@ -219,20 +219,8 @@ def test_a_segment_altered_on_disk_is_refused_audited_and_announced(site: Site) 
         assert tampered.status_code == 409 and tampered.json()["code"] == "segment_integrity"
     finding = audit_entries(site, "footage.integrity_failed")[-1]
     assert finding.object_id == row.id and finding.outcome == "failure"
-    wait_until(lambda: announced, "the finding on the bus")
+    wait_for(lambda: announced, 10, "the finding on the bus")
     assert announced[0].payload["object_id"] == row.id
-
-
-def wait_until(predicate: Any, what: str, timeout: float = 10) -> Any:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # ---------------------------------------------------------------------------------- clips
@@ -420,7 +408,7 @@ def test_disk_pressure_warns_first_then_deletes_the_oldest_unheld_footage_loudly
     with site.container.db.read() as conn:
         alert = conn.execute(select(media_store.storage_alerts)).one()
     assert alert.level == "critical" and alert.deleted_segments == report.deleted.count
-    wait_until(lambda: [e for e in announced if e.payload["level"] == "critical"], "the critical alert")
+    wait_for(lambda: [e for e in announced if e.payload["level"] == "critical"], 10, "the critical alert")
     assert [e.payload["level"] for e in announced][:1] == ["warning"]
     scraped = generate_latest(site.container.metrics_registry).decode()
     assert "wardwatch_storage_alert_level 2.0" in scraped

@@ -29,7 +29,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from conftest import make_database
-from support import PASSWORD, build_world, ready_camera_body
+from support import PASSWORD, build_world, ready_camera_body, wait_for
 from test_sim_cameras import free_base_port
 from wardwatch.api.app import create_app
 from wardwatch.audit import store as audit_store
@@ -46,16 +46,6 @@ SIZE = (320, 176)
 SUB = (160, 96)
 HEADER = struct.Struct(">BQQ")
 TIMEOUT = 30.0
-
-
-def wait_for(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Server:

@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwrig
 from typer.testing import CliRunner
 
 from conftest import make_database
-from support import PASSWORD, TZ, World, build_world, ready_camera_body
+from support import PASSWORD, TZ, World, build_world, ready_camera_body, wait_for
 from test_sim_cameras import free_base_port
 from wardwatch.api.app import create_app
 from wardwatch.bench.live import CHROMIUM, CHROMIUM_ARGS, BackgroundServer, percentile, summarize
@@ -144,16 +144,6 @@ def sign_in(page: Page, username: str) -> None:
     page.locator("#password").fill(PASSWORD)
     page.locator("#signin-form button[type=submit]").click()
     expect(page.locator("#logout")).to_be_visible()
-
-
-def wait_for(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_assets_are_served_only_from_the_package_with_types_and_cache_headers(console: Console) -> None:

@@ -121,6 +121,12 @@ def _authenticate(request: Request, policy: AccessPolicy) -> Caller:
         raise Unauthorized("unauthenticated")
     request.state.locale = _request_locale(request, principal.locale)
     request.state.principal = principal
+    _check_policy(policy, principal, session, request.url.path)
+    return Caller(principal, session, container)
+
+
+def _check_policy(policy: AccessPolicy, principal: Principal, session: SessionInfo | None, path: str) -> None:
+    """What every policy asks of an authenticated caller: finished MFA set-up, the permission."""
     if session is not None and session.mfa_pending and not policy.allow_mfa_pending:
         raise Forbidden("mfa_enrollment_required")
     if policy.permission is not None and not principal.grants.holds_anywhere(policy.permission):
@@ -128,14 +134,8 @@ def _authenticate(request: Request, policy: AccessPolicy) -> Caller:
             "permission_denied",
             params={"permission": policy.permission},
             extra={"permission": policy.permission},
-            audit_info={
-                "action": policy.permission,
-                "object_type": "route",
-                "object_id": request.url.path,
-                "scope": "",
-            },
+            audit_info={"action": policy.permission, "object_type": "route", "object_id": path, "scope": ""},
         )
-    return Caller(principal, session, container)
 
 
 def _policy_dependency(policy: AccessPolicy, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -314,19 +314,7 @@ def authenticate_websocket(websocket: WebSocket, policy: AccessPolicy) -> Caller
         )
     if principal is None:
         raise Unauthorized("unauthenticated")
-    if session is not None and session.mfa_pending and not policy.allow_mfa_pending:
-        raise Forbidden("mfa_enrollment_required")
-    if policy.permission is not None and not principal.grants.holds_anywhere(policy.permission):
-        raise Forbidden(
-            "permission_denied",
-            params={"permission": policy.permission},
-            audit_info={
-                "action": policy.permission,
-                "object_type": "route",
-                "object_id": websocket.url.path,
-                "scope": "",
-            },
-        )
+    _check_policy(policy, principal, session, websocket.url.path)
     return Caller(principal, session, container)
 
 
