@@ -1,4 +1,4 @@
-"""``wardwatch demo`` starts its simulated cameras, records them, and plays footage back.
+"""``wardwatch demo`` starts its simulated cameras, records them, and shows them in the browser.
 
 The real command runs as a child process (SQLite, local disk, in-process bus) on free
 ports; the test talks to it over HTTP as the demo's duty operator would.
@@ -19,9 +19,11 @@ from typing import Any
 import av
 import httpx
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from support import wait_for
 from test_sim_cameras import free_base_port
+from wardwatch.bench.live import CHROMIUM, CHROMIUM_ARGS
 from wardwatch.demo import DEMO_PASSWORD, camera_sites
 from wardwatch.sim.process import port_open
 
@@ -119,6 +121,55 @@ def test_the_demo_records_its_cameras_and_plays_back_for_a_purpose(demo: dict[st
         assert client.delete(f"/api/v1/playback/{opened.json()['session_id']}").status_code == 204
     finally:
         client.close()
+
+
+def test_the_demo_shows_live_and_recorded_video_in_the_browser(demo: dict[str, Any]) -> None:
+    artifacts = Path(__file__).resolve().parents[1] / "test-artifacts" / "demo"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=list(CHROMIUM_ARGS), headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1920, "height": 1080}, base_url=demo["base"])
+            page.set_default_timeout(20_000)
+            sign_in(page, "operator")
+            page.locator("#nav a[href='#/live']").click()
+            expect(page.locator("#live-grid .tile")).to_have_count(4)
+            page.wait_for_function(
+                "() => { const p = Object.values((window.__wardwatchLive || {players: {}}).players);"
+                " return p.length >= 1 && p.every((x) => x.frames > 25); }",
+                timeout=30_000,
+            )
+            page.screenshot(path=str(artifacts / "live-grid.png"))
+            page.locator("#logout").click()
+
+            sign_in(page, "enforcement")
+            client = operator_client(demo["base"])
+            try:
+                camera = client.get("/api/v1/cameras").json()[0]
+            finally:
+                client.close()
+            now = datetime.now(UTC)
+            span = f"start={(now - timedelta(minutes=5)).isoformat()}&end={now.isoformat()}".replace(
+                "+", "%2B"
+            )
+            page.goto(f"/#/playback/{camera['id']}?{span}")
+            expect(page.locator("#timeline .recorded").first).to_be_visible()
+            page.locator("#purpose").select_option(camera["purposes"][0])
+            page.locator("#play").click()
+            page.wait_for_function("() => window.__wardwatchPlayback.frames > 10", timeout=30_000)
+            page.screenshot(path=str(artifacts / "playback.png"))
+        finally:
+            browser.close()
+
+
+def sign_in(page: Any, username: str) -> None:
+    page.goto("/")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(DEMO_PASSWORD)
+    page.locator("#signin-form button[type=submit]").click()
+    expect(page.locator("#logout")).to_be_visible()
 
 
 def test_stopping_the_demo_stops_its_simulated_cameras(demo: dict[str, Any]) -> None:
