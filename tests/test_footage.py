@@ -63,6 +63,8 @@ def site(database_url: str, tmp_path: Path, now: datetime) -> Iterator[Site]:
         other = admin.post(
             "/api/v1/cameras", json=ready_camera_body(world.ids["fac_b_corridor"], name="Gate B")
         ).json()["id"]
+        for camera_id in (camera, other):
+            assert admin.post(f"/api/v1/cameras/{camera_id}/activate").status_code == 200
     yield Site(world, camera, other, now)
     world.container.close()
 
@@ -166,6 +168,10 @@ def test_playback_is_refused_without_the_permission_or_outside_the_scope(site: S
         )
         assert backwards.status_code == 422
     assert not audit_entries(site, "footage.playback.open")
+    # The refusals are on the access record: the 403 by the API, the 404 where it was decided.
+    refused = [(e.actor, e.outcome) for e in audit_entries(site, "footage.playback")]
+    assert (f"user:{site.world.users['outsider']}", "denied") in refused
+    assert [e.outcome for e in audit_entries(site, "recording.view") if "legal" in e.actor_name] == ["denied"]
 
 
 def test_the_timeline_shows_recorded_ranges_and_gaps_with_their_reason(site: Site) -> None:
@@ -250,7 +256,8 @@ def test_a_clip_export_is_stream_copied_with_a_manifest_of_hashes_and_audited(si
         assert [s["sha256"] for s in manifest["segments"]] == [r.sha256 for r in rows]
         assert manifest["sha256"] == clip["sha256"] and manifest["purpose"] == "rule_supervision"
         assert [g["reason"] for g in manifest["gaps"]] == ["offline"]
-        downloaded = officer.get(clip["download_url"])
+        assert officer.get(clip["download_url"]).status_code == 422, "a download states its purpose"
+        downloaded = officer.get(clip["download_url"], params={"purpose": "breach_reminders"})
         assert downloaded.status_code == 200
         assert hashlib.sha256(downloaded.content).hexdigest() == clip["sha256"]
         assert downloaded.headers["x-content-sha256"] == clip["sha256"]
@@ -263,7 +270,7 @@ def test_a_clip_export_is_stream_copied_with_a_manifest_of_hashes_and_audited(si
     with av.open(io.BytesIO(downloaded.content)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 60
     export = audit_entries(site, "footage.export")
-    assert [e.purpose for e in export] == ["rule_supervision", "rule_supervision"]
+    assert [e.purpose for e in export] == ["rule_supervision", "breach_reminders"]
     assert clip["sha256"] in export[0].details and "download" in export[1].details
 
 
@@ -449,7 +456,7 @@ def test_pressure_with_everything_on_hold_deletes_nothing_and_says_so(
 def test_viewing_sessions_left_open_by_a_crash_are_closed_on_start_and_audited(site: Site) -> None:
     principal = site.world.principal("watcher")
     session = site.container.views.open(principal, site.camera, ViewKind.LIVE, variant="sub")
-    assert site.container.views.close_orphans() == 1
+    assert site.container.views.close_stale(restart=True) == 1
     closing = audit_entries(site, "footage.live.close")[-1]
     assert session.id in closing.details and "server restart" in closing.details
     with site.container.db.read() as conn:
@@ -457,3 +464,78 @@ def test_viewing_sessions_left_open_by_a_crash_are_closed_on_start_and_audited(s
             select(media_store.view_sessions).where(media_store.view_sessions.c.id == session.id)
         ).one()
     assert row.ended_at is not None
+
+
+def test_an_expired_playback_session_is_closed_on_the_record_when_it_expired(site: Site) -> None:
+    start = site.now - timedelta(hours=1)
+    record_segments(site.container, site.world.ids["fac_a"], site.camera, start, 1)
+    body = {"start": iso(start), "end": iso(start + timedelta(seconds=2)), "purpose": "rule_supervision"}
+    with site.world.client("watcher") as watcher:
+        first = watcher.post(f"/api/v1/cameras/{site.camera}/playback", json=body).json()
+        second = watcher.post(f"/api/v1/cameras/{site.camera}/playback", json=body).json()
+    site.world.clock.advance(timedelta(minutes=61))
+    with site.world.client("watcher") as watcher:
+        assert watcher.get(first["segments"][0]["url"]).status_code == 404, "expired"
+        # Its owner may still close it: the end of a viewing is always recorded.
+        assert watcher.delete(f"/api/v1/playback/{first['session_id']}").status_code == 204
+    assert site.container.views.close_stale() == 1
+    closes = {e.details: e for e in audit_entries(site, "footage.playback.close")}
+    by_expiry = next(e for d, e in closes.items() if second["session_id"] in d)
+    assert '"closed_by":"expired"' in by_expiry.details.replace(" ", "")
+    assert second["expires_at"].replace("Z", "") in by_expiry.details.replace("+00:00", "")
+    assert by_expiry.actor == "system:media-sessions" and by_expiry.purpose == "rule_supervision"
+    assert site.container.views.close_stale() == 0
+
+
+def test_exported_clips_expire_after_their_retention_unless_held(site: Site) -> None:
+    start = site.now - timedelta(hours=1)
+    fac = site.world.ids["fac_a"]
+    record_segments(site.container, fac, site.camera, start, 2)
+    body = {"start": iso(start), "end": iso(start + timedelta(seconds=2)), "purpose": "rule_supervision"}
+    with site.world.client("officer") as officer:
+        kept = officer.post(f"/api/v1/cameras/{site.camera}/clips", json=body).json()
+        later = {**body, "start": iso(start + timedelta(seconds=2)), "end": iso(start + timedelta(seconds=4))}
+        gone = officer.post(f"/api/v1/cameras/{site.camera}/clips", json=later).json()
+        officer.post(
+            f"/api/v1/cameras/{site.camera}/holds",
+            json={"start": body["start"], "end": body["end"], "reason": "Evidence for case 12"},
+        )
+    assert (
+        site.container.retention.usage().recordings_bytes
+        == sum(r.bytes for r in segment_rows(site)) + kept["bytes"] + gone["bytes"]
+    ), "clips count towards storage"
+    assert site.container.retention.sweep_clips().count == 0, "not yet expired"
+    site.world.clock.advance(timedelta(days=91))
+    assert site.container.retention.sweep_clips().count == 1
+    exports = site.root / "exports"
+    assert sorted(p.name for p in exports.iterdir() if p.is_file()) == [
+        f"{kept['id']}.manifest.json",
+        f"{kept['id']}.mp4",
+    ]
+    entry = audit_entries(site, "footage.export.delete")[-1]
+    assert entry.object_id == gone["id"] and gone["sha256"] in entry.details
+    with site.world.client("officer") as officer:
+        assert officer.get(f"/api/v1/clips/{gone['id']}").status_code == 404
+
+
+def test_a_hold_is_answered_to_someone_who_may_hold_but_not_view(
+    database_url: str, tmp_path: Path, now: datetime
+) -> None:
+    world = build_world(
+        tmp_path / "data",
+        database_url,
+        now,
+        authz={"custom_roles": {"evidence_clerk": {"permissions": ["org.read", "recording.hold"]}}},
+    )
+    try:
+        world.add_user("clerk", "evidence_clerk", "fac_a")
+        with world.client("admin") as admin:
+            camera = admin.post("/api/v1/cameras", json=ready_camera_body(world.ids["fac_a_corridor"])).json()
+        body = {"start": iso(now - timedelta(days=1)), "end": iso(now), "reason": "Court order 88"}
+        with world.client("clerk") as clerk:
+            placed = clerk.post(f"/api/v1/cameras/{camera['id']}/holds", json=body)
+            assert placed.status_code == 201, placed.text
+            lifted = clerk.post(f"/api/v1/holds/{placed.json()['id']}/lift", json={"reason": "order ended"})
+            assert lifted.status_code == 200 and lifted.json()["lift_reason"] == "order ended"
+    finally:
+        world.container.close()

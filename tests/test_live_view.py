@@ -112,6 +112,7 @@ def live(
         },
         "vp8": {"main_url": vp8.url, "sub_url": None},
         "gone": {"main_url": f"rtsp://127.0.0.1:{base + 3}/main", "sub_url": None},
+        "draft": {"main_url": steady.url("main"), "sub_url": steady.url("sub")},
     }
     cameras: dict[str, str] = {}
     with world.client("admin") as admin:
@@ -121,6 +122,9 @@ def live(
             )
             assert created.status_code == 201, created.text
             cameras[name] = created.json()["id"]
+            if name != "draft":
+                activated = admin.post(f"/api/v1/cameras/{cameras[name]}/activate")
+                assert activated.status_code == 200, activated.text
     hub = world.container.live
     hub.linger_s = 1.0
     tokens = {name: world.token(name) for name in ("op_a", "legal_a", "op_b", "admin")}
@@ -291,6 +295,20 @@ def test_a_user_without_the_permission_is_refused_and_audited(live: dict[str, An
     assert denied and denied[-1][1]["method"] == "WEBSOCKET"
 
 
+def test_a_camera_not_yet_active_is_shown_only_to_those_who_commission_cameras(live: dict[str, Any]) -> None:
+    assert refusal(open_live(live, "draft")) == (1008, "camera_not_active")
+    with httpx.Client(base_url=live["server"].http) as client:
+        refused = client.get(
+            f"/api/v1/cameras/{live['cameras']['draft']}/snapshot",
+            headers={"authorization": f"Bearer {live['tokens']['op_a']}"},
+        )
+        assert refused.status_code == 409 and refused.json()["code"] == "camera_not_active"
+    with open_live(live, "draft", user="admin") as ws:  # registry.edit: checking placement
+        init, _ = read_stream(ws, 2)
+    opened = [d for _, d in audit_entries(live, "footage.live.open") if d["session_id"] == init["session_id"]]
+    assert opened[0]["commissioning"] is True and opened[0]["camera_status"] == "draft"
+
+
 def test_a_user_of_another_facility_does_not_find_the_camera(live: dict[str, Any]) -> None:
     assert refusal(open_live(live, "steady", user="op_b")) == (1008, "not_found")
     with httpx.Client(base_url=live["server"].http) as client:
@@ -352,7 +370,11 @@ def test_a_snapshot_is_a_decodable_jpeg_of_the_camera_and_is_audited(live: dict[
     scaled = cv2.imdecode(np.frombuffer(small.content, np.uint8), cv2.IMREAD_COLOR)
     assert scaled.shape == (88, 160, 3)
     assert refused.status_code == 403
-    looks = [(e, d) for e, d in audit_entries(live, "footage.snapshot") if e.object_id == camera]
+    looks = [
+        (e, d)
+        for e, d in audit_entries(live, "footage.snapshot")
+        if e.object_id == camera and e.outcome == "success"
+    ]
     assert len(looks) >= 2 and {e.actor_name for e, _ in looks} == {"op_a"}
     for _, details in looks:
         session = view_session(live, details["session_id"])

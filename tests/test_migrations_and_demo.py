@@ -71,3 +71,19 @@ def test_demo_seeds_a_ministry_two_provinces_every_facility_type_and_every_role(
         container.close()
     rerun = CliRunner().invoke(app, ["demo", "--data", str(data), "--seed-only"])
     assert rerun.exit_code == 0 and "operator" in rerun.output
+
+
+def test_the_demo_never_wipes_a_directory_it_did_not_create(tmp_path: Path) -> None:
+    instance = tmp_path / "real-instance"
+    instance.mkdir()
+    (instance / "wardwatch.db").write_bytes(b"precious")
+    for args in (["--seed-only"], ["--seed-only", "--fresh"]):
+        result = CliRunner().invoke(app, ["demo", "--data", str(instance), *args])
+        assert result.exit_code == 1 and "not a demo data directory" in result.output
+        assert (instance / "wardwatch.db").read_bytes() == b"precious"
+
+
+def test_the_demo_refuses_to_listen_beyond_this_machine_unless_told(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--data", str(tmp_path / "d"), "--host", "0.0.0.0"])
+    assert result.exit_code == 1 and "--expose" in result.output
+    assert not (tmp_path / "d").exists()

@@ -404,3 +404,20 @@ def test_a_websocket_route_without_its_policy_cannot_be_built_or_served(world, m
         @router.get("/api/v1/oops")
         def http_with_a_websocket_policy(caller=websocket_policy) -> dict[str, str]:
             return {}
+
+
+def test_a_mount_or_plain_route_cannot_slip_past_the_guard(world, monkeypatch, tmp_path: Path) -> None:
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    (tmp_path / "secret.txt").write_text("footage index")
+    for rogue_route in (
+        Mount("/files", app=StaticFiles(directory=tmp_path)),
+        Route("/plain", endpoint=lambda request: None),
+    ):
+        rogue = APIRouter()
+        rogue.routes.append(rogue_route)
+        monkeypatch.setattr(app_module, "ROUTERS", (*app_module.ROUTERS, rogue))
+        with pytest.raises(RuntimeError, match="routes without an access policy"):
+            app_module.create_app(world.container, manage_lifecycle=False)
+        monkeypatch.undo()

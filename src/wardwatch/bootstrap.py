@@ -30,13 +30,14 @@ from wardwatch.kernel.db import Database
 from wardwatch.kernel.deps import Deps
 from wardwatch.kernel.errors import ConfigError
 from wardwatch.kernel.outbox import OutboxRelay
+from wardwatch.kernel.periodic import Periodic
 from wardwatch.media.clips import ClipExporter
 from wardwatch.media.holds import LegalHolds
 from wardwatch.media.live import LiveHub, registry_credentials
 from wardwatch.media.metrics import MediaCollector
 from wardwatch.media.playback import Playback
 from wardwatch.media.recorder import RecorderSupervisor
-from wardwatch.media.retention import RetentionService, RetentionWorker
+from wardwatch.media.retention import RetentionService
 from wardwatch.media.service import MediaIndex
 from wardwatch.media.views import ViewSessions
 from wardwatch.registry.service import RegistryService
@@ -109,7 +110,7 @@ class Container:
     metrics_registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     extensions: dict[str, Any] = field(default_factory=dict)
     recorder: RecorderSupervisor | None = None
-    retention_worker: RetentionWorker | None = None
+    workers: list[Periodic] = field(default_factory=list)
     _started: bool = False
 
     def start(self, *, record: bool | None = None) -> None:
@@ -119,11 +120,23 @@ class Container:
         self.bus.start()
         self.relay.start()
         self.relay.notify()
-        self.views.close_orphans()
+        self.views.close_stale(restart=True)
+        self.clips.discard_staged()
         self.checkpoints.start()
+        self.workers = [
+            Periodic("media-sessions", 60, self.views.close_stale, "closing expired viewing sessions failed")
+        ]
         if self.settings.media.retention:
-            self.retention_worker = RetentionWorker(self.retention, self.settings.media.retention_interval_s)
-            self.retention_worker.start()
+            self.workers.append(
+                Periodic(
+                    "media-retention",
+                    self.settings.media.retention_interval_s,
+                    self.retention.run_once,
+                    "retention sweep failed; footage may outlive its retention",
+                )
+            )
+        for worker in self.workers:
+            worker.start()
         if self.settings.media.record if record is None else record:
             self.start_recording()
         self._started = True
@@ -148,9 +161,9 @@ class Container:
             self.recorder = None
         if not self._started:
             return
-        if self.retention_worker is not None:
-            self.retention_worker.stop()
-            self.retention_worker = None
+        for worker in self.workers:
+            worker.stop()
+        self.workers = []
         self.checkpoints.stop()
         self.relay.stop()
         self.bus.stop()

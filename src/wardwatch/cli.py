@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import threading
 from collections.abc import Callable
@@ -188,14 +187,20 @@ def demo(
     ] = True,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start from an empty demo.")] = False,
     seed_only: Annotated[bool, typer.Option("--seed-only", help="Seed, print and exit.")] = False,
+    expose: Annotated[
+        bool, typer.Option("--expose", help="Allow a non-loopback --host (the demo password is public).")
+    ] = False,
 ) -> None:
     """Seed a demo org tree with one user per role and simulated cameras, record them and serve it."""
     from wardwatch import demo as demo_seed  # noqa: PLC0415
     from wardwatch.sim.process import SimulatorProcess  # noqa: PLC0415
 
     def run() -> None:
-        if fresh and data.exists():
-            shutil.rmtree(data)
+        if host not in ("127.0.0.1", "localhost", "::1") and not expose:
+            # Every demo account shares a published password: only this machine may reach it.
+            _fail(t("cli.demo_not_loopback", host=host))
+        if fresh:
+            demo_seed.remove_demo(data)
         with out.status(t("cli.demo_seeding")):
             saved = demo_seed.ensure_demo(data, camera_port=camera_port if cameras else None)
         settings = _settings(data, None, server={"host": host, "port": port, "cookie_secure": False})

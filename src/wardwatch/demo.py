@@ -23,6 +23,8 @@ from wardwatch.bootstrap import Container
 from wardwatch.instance import init_instance, open_instance
 from wardwatch.kernel.actor import system_actor
 from wardwatch.kernel.config import load_settings
+from wardwatch.kernel.errors import ConfigError
+from wardwatch.kernel.i18n import t
 from wardwatch.registry.model import (
     AreaType,
     DoorKind,
@@ -312,6 +314,26 @@ def _seed_accounts(container: Container, seed_: DemoSeed) -> list[DemoAccount]:
     return accounts
 
 
+DEMO_MARKER = ".wardwatch-demo"
+"""Marks a data directory the demo made, so that only such a directory is ever wiped."""
+
+
+def remove_demo(data: Path) -> None:
+    """Delete a demo data directory; refuse anything the demo did not create.
+
+    ``--data`` could point at a real instance's directory (recordings, audit log, keys),
+    and those must never go because a demo was asked for there.
+    """
+    if not data.exists():
+        return
+    if not any((data / name).is_file() for name in (DEMO_MARKER, "demo-credentials.json")):
+        if data.is_dir() and not any(data.iterdir()):
+            data.rmdir()
+            return
+        raise ConfigError(t("cli.demo_not_demo_dir", data=str(data), marker=DEMO_MARKER))
+    shutil.rmtree(data)
+
+
 def ensure_demo(data: Path, *, camera_port: int | None) -> dict[str, Any]:
     """The saved demo (accounts, tokens, cameras), seeded into ``data`` first if it is not there.
 
@@ -321,9 +343,9 @@ def ensure_demo(data: Path, *, camera_port: int | None) -> dict[str, Any]:
     if credentials_file.exists():
         saved: dict[str, Any] = json.loads(credentials_file.read_text("utf-8"))
         return saved
-    if data.exists():
-        shutil.rmtree(data)  # a half-seeded demo from an interrupted run
+    remove_demo(data)  # a half-seeded demo from an interrupted run
     data.mkdir(parents=True)
+    (data / DEMO_MARKER).write_text("created by 'wardwatch demo'; safe to delete\n", "utf-8")
     token = secrets.token_urlsafe(24)
     (data / "wardwatch.yaml").write_text(DEMO_CONFIG.format(token=token), "utf-8")
     settings = load_settings(data, None)

@@ -420,11 +420,19 @@ def leaf_routes(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
 
 
 def unguarded_routes(routes: list[BaseRoute]) -> list[str]:
-    """HTTP and WebSocket routes that slipped in without an access policy."""
+    """Every route that slipped in without an access policy.
+
+    Anything that is neither a ``GuardedRoute`` nor a guarded WebSocket route counts: a plain
+    Starlette ``Route``, an ``add_route``, or a ``Mount`` (static files, a sub-application)
+    would otherwise serve without a policy.
+    """
     found = []
     for route in leaf_routes(routes):
-        if isinstance(route, APIRoute) and not isinstance(route, GuardedRoute):
-            found.append(route.path)
-        elif isinstance(route, WebSocketRoute) and websocket_policy_of(route) is None:
-            found.append(f"websocket {route.path}")
+        if isinstance(route, GuardedRoute):
+            continue
+        if isinstance(route, WebSocketRoute):
+            if websocket_policy_of(route) is None:
+                found.append(f"websocket {route.path}")
+            continue
+        found.append(f"{type(route).__name__} {getattr(route, 'path', '?')}")
     return found

@@ -97,6 +97,8 @@ class MediaSettings(_Section):
     playback_max_hours: float = Field(24, gt=0, le=24 * 31)
     playback_session_minutes: int = Field(60, ge=1, le=24 * 60)
     clip_max_minutes: float = Field(60, gt=0, le=24 * 60)
+    clip_retention_days: int = Field(90, ge=1, le=3650)
+    """Exported clips are kept this long (unless a legal hold covers them), then deleted, audited."""
 
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> MediaSettings:

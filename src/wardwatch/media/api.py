@@ -92,8 +92,12 @@ def get_clip(clip_id: str, caller: Caller = permission("recording.export")) -> C
     tags=["recordings"],
     responses={200: {"content": {"video/mp4": {}}}},
 )
-def download_clip(clip_id: str, caller: Caller = permission("recording.export")) -> FileResponse:
-    path, clip = caller.container.clips.download(caller.principal, clip_id)
+def download_clip(
+    clip_id: str,
+    purpose: str | None = Query(None, description="Why this download: one of the camera's purposes."),
+    caller: Caller = permission("recording.export"),
+) -> FileResponse:
+    path, clip = caller.container.clips.download(caller.principal, clip_id, purpose)
     return FileResponse(
         path,
         media_type="video/mp4",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from sqlalchemy import insert, select
 from wardwatch.authz.principal import Principal
 from wardwatch.kernel.db import DbRow
 from wardwatch.kernel.deps import Deps
-from wardwatch.kernel.errors import Conflict, Invalid, NotFound
+from wardwatch.kernel.errors import Conflict, Invalid, NotFound, Problem
 from wardwatch.kernel.ids import new_id
 from wardwatch.media import store
 from wardwatch.media.integrity import file_sha256, report_integrity_failure, verified_segment
@@ -36,6 +37,8 @@ from wardwatch.media.views import ViewKind, ViewSessions, check_purpose
 log = logging.getLogger(__name__)
 
 MANIFEST_VERSION = "wardwatch-clip-1"
+STAGING = ".staging"
+"""Clips being built live here until their audit entry commits; emptied at start-up."""
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,14 @@ def remux(sources: list[tuple[DbRow, Path]], start: datetime, end: datetime, tar
     first_row, first_path = sources[0]
     skip_before = _first_keyframe_offset(first_path, start, first_row.start)
     origin: datetime | None = None
-    last_dts: int | None = None
+    last_dts_s: float | None = None  # seconds from the origin, comparable across segments
+    last_end_s = 0.0
     count = 0
     clip_end = start
     with av.open(str(target), "w", format="mp4", options={"movflags": "+faststart"}) as output:
         out_stream: Any = None
         for index, (row, path) in enumerate(sources):
+            shift: int | None = None
             with av.open(str(path)) as container:
                 stream = container.streams.video[0]
                 time_base = _time_base(stream)
@@ -100,11 +105,19 @@ def remux(sources: list[tuple[DbRow, Path]], start: datetime, end: datetime, tar
                         if not packet.is_keyframe:
                             continue  # a clip must start on a keyframe to play
                         origin = at
-                    shift = round((row.start - origin).total_seconds() / time_base)
+                    if shift is None:
+                        shift = round((row.start - origin).total_seconds() / time_base)
+                        early = last_end_s - float((packet.dts + shift) * time_base)
+                        if last_dts_s is not None and early > 0:
+                            # A segment stamped a hair before the previous one ended: move it
+                            # after what is in, rather than drop its opening keyframe.
+                            shift += math.ceil(early / time_base)
                     dts = packet.dts + shift
-                    if last_dts is not None and dts <= last_dts:
-                        continue  # overlapping segments: keep the first copy of each moment
-                    last_dts = dts
+                    dts_s = float(dts * time_base)
+                    if last_dts_s is not None and dts_s <= last_dts_s:
+                        continue  # decode times must rise
+                    last_dts_s = dts_s
+                    last_end_s = dts_s + float((packet.duration or 0) * time_base)
                     packet.dts, packet.pts = dts, pts + shift
                     packet.stream = out_stream
                     output.mux(packet)
@@ -141,10 +154,22 @@ class ClipExporter:
     def exports(self) -> Path:
         return self.deps.settings.data / "exports"
 
+    def discard_staged(self) -> None:
+        """Remove clips a crash left half-built (they were never on the record)."""
+        staging = self.exports / STAGING
+        if staging.is_dir():
+            for leftover in staging.iterdir():
+                log.warning("removed a clip left half-built", extra={"file": leftover.name})
+                leftover.unlink(missing_ok=True)
+
     def export(self, principal: Principal, camera_id: str, req: FootageRequest) -> ClipView:
         media = self.deps.settings.media
-        camera = self.views.camera(principal, camera_id, ViewKind.EXPORT)
-        check_purpose(camera, req.purpose)
+        try:
+            camera = self.views.camera(principal, camera_id, ViewKind.EXPORT)
+            check_purpose(camera, req.purpose)
+        except Problem as problem:
+            self.views.record_refusal(principal, camera_id, ViewKind.EXPORT, problem, req.purpose)
+            raise
         check_range_length(req, timedelta(minutes=media.clip_max_minutes), "clip")
         with self.deps.db.read() as conn:
             rows = store.segments_overlapping(conn, camera.id, req.start, req.end)
@@ -153,10 +178,12 @@ class ClipExporter:
             raise Invalid("no_footage", extra={"field": "start"})
         sources = [(row, verified_segment(self.deps, row)) for row in rows]
         clip_id = new_id()
-        self.exports.mkdir(parents=True, exist_ok=True)
+        staging = self.exports / STAGING
+        staging.mkdir(parents=True, exist_ok=True)
         final = self.exports / f"{clip_id}.mp4"
-        partial = final.with_name(final.name + ".partial")
+        partial = staging / final.name
         manifest_path = self.exports / f"{clip_id}.manifest.json"
+        staged_manifest = staging / manifest_path.name
         try:
             result = remux(sources, req.start, req.end, partial)
             digest = file_sha256(partial)
@@ -196,9 +223,10 @@ class ClipExporter:
                     for g in gaps
                 ],
             }
-            manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")
-            os.replace(partial, final)
+            staged_manifest.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")
             with self.deps.uow(principal.actor) as uow:
+                # Checked again where it is recorded: access revoked during the remux ends here.
+                camera = self.views.registry.camera_for(uow.conn, principal, camera.id, "recording.export")
                 uow.conn.execute(
                     insert(store.clips).values(
                         id=clip_id,
@@ -226,9 +254,13 @@ class ClipExporter:
                     closed=True,
                     details={"clip_id": clip_id, "sha256": digest, "segments": len(sources)},
                 )
+                # The files take their final names inside the transaction: a failed commit
+                # removes them below, and a crash leaves them only in the staging folder.
+                os.replace(partial, final)
+                os.replace(staged_manifest, manifest_path)
                 uow.commit()
         except BaseException:
-            for leftover in (partial, final, manifest_path):
+            for leftover in (partial, staged_manifest, final, manifest_path):
                 leftover.unlink(missing_ok=True)
             raise
         log.info("clip exported", extra={"clip_id": clip_id, "camera_id": camera.id, "bytes": size})
@@ -245,8 +277,12 @@ class ClipExporter:
     def get(self, principal: Principal, clip_id: str) -> ClipView:
         return _clip_view(self._row(principal, clip_id))
 
-    def download(self, principal: Principal, clip_id: str) -> tuple[Path, ClipView]:
-        """The clip's file, checked against its hash; each download is audited with its purpose."""
+    def download(self, principal: Principal, clip_id: str, purpose: str | None) -> tuple[Path, ClipView]:
+        """The clip's file, checked against its hash; each download is audited with its own purpose.
+
+        Whoever downloads states why, like anyone playing footage back: the purpose given
+        when the clip was made is the exporter's, not the downloader's.
+        """
         row = self._row(principal, clip_id)
         path = self.deps.settings.data / row.path
         actual = file_sha256(path) if path.exists() else None
@@ -270,11 +306,16 @@ class ClipExporter:
                 principal,
                 camera,
                 ViewKind.EXPORT,
-                purpose=row.purpose,
+                purpose=purpose,
                 range_start=row.start,
                 range_end=row.end,
                 closed=True,
-                details={"clip_id": clip_id, "download": True, "sha256": row.sha256},
+                details={
+                    "clip_id": clip_id,
+                    "download": True,
+                    "sha256": row.sha256,
+                    "exported_for": row.purpose,
+                },
             )
             uow.commit()
         return path, _clip_view(row)

@@ -60,7 +60,8 @@ def length_prefixed_units(data: bytes, size: int = 4) -> list[bytes]:
     while at + size <= len(data):
         length = int.from_bytes(data[at : at + size], "big")
         at += size
-        units.append(data[at : at + length])
+        if length:  # a zero-length unit carries nothing, and would trip every reader below
+            units.append(data[at : at + length])
         at += length
     return units
 

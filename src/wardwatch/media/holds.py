@@ -8,7 +8,7 @@ in the same transaction. A lifted hold stays on record with who lifted it and wh
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, exists, func, insert, select, update
 
 from wardwatch.authz.principal import Principal
 from wardwatch.kernel.db import DbRow
@@ -20,19 +20,32 @@ from wardwatch.media.schemas import HoldCreate, HoldLift, HoldView
 from wardwatch.registry.service import RegistryService
 
 H = store.legal_holds.c
-S = store.segments.c
 
 
-def unheld_clause() -> ColumnElement[bool]:
-    """SQL: the segment row is not covered by any hold still in force on its camera."""
+def unheld_clause(table: Table = store.segments) -> ColumnElement[bool]:
+    """SQL: the row (a segment or a clip) is not covered by any hold still in force on its camera."""
+    c = table.c
     return ~exists().where(
         and_(
-            H.camera_id == S.camera_id,
+            H.camera_id == c.camera_id,
             H.lifted_at.is_(None),
-            H.start < S.end,
-            H.end > S.start,
+            H.start < c.end,
+            H.end > c.start,
         )
     )
+
+
+def lock_footage(conn: Connection, camera_ids: set[str]) -> None:
+    """Serialise placing a hold and deleting footage of the same cameras, until commit.
+
+    Without it, on PostgreSQL (read committed) a deletion that already judged a segment
+    unheld could commit just after a hold on it did, and the hold would lose. SQLite
+    serialises writers on its own.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for camera_id in sorted(camera_ids):
+        conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"wardwatch.footage:{camera_id}"))))
 
 
 def _view(row: DbRow) -> HoldView:
@@ -62,6 +75,7 @@ class LegalHolds:
         now = self.deps.clock.now()
         with self.deps.uow(principal.actor) as uow:
             camera = self.registry.camera_for(uow.conn, principal, camera_id, "recording.hold")
+            lock_footage(uow.conn, {camera.id})
             uow.conn.execute(
                 insert(store.legal_holds).values(
                     id=hold_id,
@@ -86,6 +100,7 @@ class LegalHolds:
                     "reason": cmd.reason,
                 },
             )
+            placed = self._row(uow.conn, hold_id)
             uow.emit(
                 "media.hold.placed",
                 {
@@ -97,7 +112,10 @@ class LegalHolds:
                 key=camera.id,
             )
             uow.commit()
-        return self.get(principal, hold_id)
+        # The caller holds recording.hold, not necessarily recording.view: answer with what
+        # was written rather than reading it back through a check it might not pass.
+        assert placed is not None
+        return _view(placed)
 
     def lift(self, principal: Principal, hold_id: str, cmd: HoldLift) -> HoldView:
         now = self.deps.clock.now()
@@ -106,13 +124,14 @@ class LegalHolds:
             if row is None:
                 raise NotFound("not_found", params={"object": "legal_hold"})
             camera = self.registry.camera_for(uow.conn, principal, row.camera_id, "recording.hold")
-            if row.lifted_at is not None:
-                raise Conflict("hold_already_lifted")
-            uow.conn.execute(
+            lifted = uow.conn.execute(
                 update(store.legal_holds)
-                .where(H.id == hold_id)
+                .where(and_(H.id == hold_id, H.lifted_at.is_(None)))  # two lifts: the second loses
                 .values(lifted_by=principal.user_id, lifted_at=now, lift_reason=cmd.reason)
-            )
+                .returning(H.id)
+            ).first()
+            if lifted is None:
+                raise Conflict("hold_already_lifted")
             uow.audit(
                 "recording.hold.lift",
                 object_type="legal_hold",
@@ -121,8 +140,10 @@ class LegalHolds:
                 details={"camera_id": camera.id, "reason": cmd.reason},
             )
             uow.emit("media.hold.lifted", {"id": hold_id, "camera_id": camera.id}, key=camera.id)
+            after = self._row(uow.conn, hold_id)
             uow.commit()
-        return self.get(principal, hold_id)
+        assert after is not None
+        return _view(after)
 
     def _row(self, conn: Connection, hold_id: str) -> DbRow | None:
         return conn.execute(select(store.legal_holds).where(H.id == hold_id)).first()

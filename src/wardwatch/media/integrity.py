@@ -12,10 +12,13 @@ import hashlib
 import logging
 from pathlib import Path
 
+from sqlalchemy import select
+
 from wardwatch.kernel.actor import system_actor
 from wardwatch.kernel.db import DbRow
 from wardwatch.kernel.deps import Deps
-from wardwatch.kernel.errors import Conflict
+from wardwatch.kernel.errors import Conflict, NotFound
+from wardwatch.media.store import segments
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,9 @@ def verified_segment(deps: Deps, segment: DbRow) -> Path:
         actual, problem = None, "missing"
     if problem is None:
         return path
+    if problem == "missing" and not _still_indexed(deps, segment.id):
+        # Retention removed it a moment ago: gone by policy, not tampered with.
+        raise NotFound("not_found", params={"object": "segment"})
     report_integrity_failure(
         deps,
         object_type="segment",
@@ -54,6 +60,11 @@ def verified_segment(deps: Deps, segment: DbRow) -> Path:
         params={"segment": segment.id},
         extra={"segment_id": segment.id, "problem": problem},
     )
+
+
+def _still_indexed(deps: Deps, segment_id: str) -> bool:
+    with deps.db.read() as conn:
+        return conn.execute(select(segments.c.id).where(segments.c.id == segment_id)).first() is not None
 
 
 def report_integrity_failure(

@@ -26,6 +26,7 @@ import asyncio
 import functools
 import json
 import logging
+import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, WebSocket
@@ -61,6 +62,7 @@ _PROBLEMS = {
     LiveStatus.ENDED: ("camera_offline", 503),
 }
 Outcome = tuple[str, LiveEnd | None]
+_SNAPSHOT_SLOTS = threading.BoundedSemaphore(8)
 
 
 class StreamProblem(Problem):
@@ -97,10 +99,16 @@ def snapshot(
         closed=True,
         details={"width": width} if width else None,
     )
+    # Waiting for a keyframe holds a worker thread that the rest of the API shares: only a
+    # few snapshots may wait at once, and the rest are told to try again.
+    if not _SNAPSHOT_SLOTS.acquire(timeout=1):
+        raise Problem("snapshot_busy", status=503)
     try:
         found = container.live.latest_keyframe(LiveSource.of(session.camera, variant), SNAPSHOT_WAIT_S)
     except TimeoutError:
         raise Problem("camera_no_keyframe", status=504, params={"seconds": int(SNAPSHOT_WAIT_S)}) from None
+    finally:
+        _SNAPSHOT_SLOTS.release()
     if isinstance(found, LiveEnd):
         raise StreamProblem(found)
     try:

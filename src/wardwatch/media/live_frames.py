@@ -77,7 +77,9 @@ class Boxer:
     def __init__(self, stream: Any) -> None:
         extradata = stream.codec_context.extradata
         self.config = AvcConfig.from_extradata(extradata)
-        self.length_size = (extradata[4] & 3) + 1 if extradata and extradata[0] == 1 else 0
+        self.length_size = (
+            (extradata[4] & 3) + 1 if extradata and len(extradata) > 4 and extradata[0] == 1 else 0
+        )
         time_base: Fraction = stream.time_base or Fraction(1, DEFAULT_TIMESCALE)
         self.timescale = time_base.denominator if time_base.numerator == 1 else DEFAULT_TIMESCALE
         scale = time_base * self.timescale

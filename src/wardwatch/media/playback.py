@@ -122,5 +122,4 @@ class Playback:
         return verified_segment(self.deps, row)
 
     def close(self, principal: Principal, session_id: str) -> None:
-        session = self.views.get(principal, session_id, ViewKind.PLAYBACK)
-        self.views.close(principal, session)
+        self.views.close_own(principal, session_id, ViewKind.PLAYBACK)

@@ -30,7 +30,7 @@ from wardwatch.kernel.actor import system_actor
 from wardwatch.kernel.deps import Deps
 from wardwatch.kernel.ids import new_id
 from wardwatch.media import store
-from wardwatch.media.holds import unheld_clause
+from wardwatch.media.holds import lock_footage, unheld_clause
 from wardwatch.media.model import retention_cutoff
 from wardwatch.media.schemas import StorageAlertView, StorageView
 from wardwatch.registry.service import RegistryService
@@ -38,6 +38,7 @@ from wardwatch.registry.service import RegistryService
 log = logging.getLogger(__name__)
 
 S = store.segments.c
+CL = store.clips.c
 A = store.storage_alerts.c
 BATCH = 200
 """Segments deleted per transaction: bounded so the audit head is never held for long."""
@@ -62,6 +63,13 @@ class StorageUsage:
     def used_pct(self) -> float:
         """The fuller of the two: the volume itself, or the recordings' share of their quota."""
         return max(self.disk_pct, self.quota_pct or 0.0)
+
+    def bytes_over(self, pct: float) -> int:
+        """How many bytes must go for usage to fall below ``pct``."""
+        over = (self.disk_total - self.disk_free) - int(self.disk_total * pct / 100)
+        if self.quota_bytes:
+            over = max(over, self.recordings_bytes - int(self.quota_bytes * pct / 100))
+        return max(0, over + 1)
 
 
 @dataclass(frozen=True)
@@ -100,7 +108,10 @@ class RetentionService:
         recordings.mkdir(parents=True, exist_ok=True)
         disk = shutil.disk_usage(recordings)
         with self.deps.db.read() as conn:
-            total = int(conn.execute(select(func.coalesce(func.sum(S.bytes), 0))).scalar() or 0)
+            total = sum(
+                int(conn.execute(select(func.coalesce(func.sum(t.c.bytes), 0))).scalar() or 0)
+                for t in (store.segments, store.clips)
+            )
         quota = int(media.storage_quota_gb * 1024**3) if media.storage_quota_gb else None
         return StorageUsage(disk.total, disk.free, total, quota)
 
@@ -111,6 +122,8 @@ class RetentionService:
         if not ids:
             return Deletion()
         with self.deps.uow(system_actor("retention")) as uow:
+            cameras = {r.camera_id for r in uow.conn.execute(select(S.camera_id).where(S.id.in_(ids)))}
+            lock_footage(uow.conn, cameras)
             rows = uow.conn.execute(
                 delete(store.segments)
                 .where(and_(S.id.in_(ids), unheld_clause()))
@@ -153,8 +166,8 @@ class RetentionService:
         path = self.root / relative
         try:
             path.unlink(missing_ok=True)
-        except OSError:
-            log.exception("could not remove a deleted segment's file", extra={"path": relative})
+        except OSError as exc:
+            self._report_not_removed(relative, exc)
             return
         # Prune the hour/day/month directories the deletion emptied, up to the camera's.
         parent = path.parent
@@ -164,6 +177,21 @@ class RetentionService:
             except OSError:
                 break
             parent = parent.parent
+
+    def _report_not_removed(self, relative: str, exc: OSError) -> None:
+        """The record says the footage is gone but the file is not: say so, loudly."""
+        log.error("could not remove a deleted file", extra={"path": relative, "error": exc.strerror})
+        with self.deps.uow(system_actor("retention")) as uow:
+            details = {"path": relative, "error": exc.strerror or type(exc).__name__}
+            uow.audit(
+                "footage.file_not_removed",
+                object_type="file",
+                object_id=relative,
+                outcome="failure",
+                details=details,
+            )
+            uow.emit("media.storage.file_not_removed", details, key="storage")
+            uow.commit()
 
     def sweep_expired(self) -> Deletion:
         """Delete every unheld segment that outlived its camera's retention."""
@@ -196,6 +224,42 @@ class RetentionService:
             )
         return total
 
+    def sweep_clips(self) -> Deletion:
+        """Delete exported clips older than ``clip_retention_days`` that no legal hold covers."""
+        days = self.deps.settings.media.clip_retention_days
+        cutoff = retention_cutoff(self.deps.clock.now(), days)
+        with self.deps.uow(system_actor("retention")) as uow:
+            rows = uow.conn.execute(
+                delete(store.clips)
+                .where(and_(CL.created_at <= cutoff, unheld_clause(store.clips)))
+                .returning(
+                    CL.id, CL.camera_id, CL.facility_id, CL.path, CL.start, CL.end, CL.bytes, CL.sha256
+                )
+            ).all()
+            for row in rows:
+                uow.audit(
+                    "footage.export.delete",
+                    object_type="clip",
+                    object_id=row.id,
+                    scope=row.facility_id,
+                    details={
+                        "reason": "retention",
+                        "camera_id": row.camera_id,
+                        "path": row.path,
+                        "from": row.start.isoformat(),
+                        "to": row.end.isoformat(),
+                        "sha256": row.sha256,
+                        "clip_retention_days": days,
+                    },
+                )
+            if not rows:
+                return Deletion()
+            uow.commit()
+        for row in rows:
+            self._unlink(row.path)
+            self._unlink(str(Path(row.path).with_suffix(".manifest.json")))
+        return Deletion(len(rows), sum(r.bytes for r in rows))
+
     def relieve_pressure(self) -> PressureReport:
         """Warn, or delete the oldest unheld footage until usage is below the target."""
         media = self.deps.settings.media
@@ -203,33 +267,26 @@ class RetentionService:
         deleted = Deletion()
         stuck = False
         if usage.used_pct >= media.disk_critical_pct:
-            while usage.used_pct >= media.disk_target_pct:
-                with self.deps.db.read() as conn:
-                    ids = [
-                        r.id
-                        for r in conn.execute(
-                            select(S.id).where(unheld_clause()).order_by(S.end, S.start).limit(BATCH // 4)
-                        )
-                    ]
-                done = self._delete(
-                    ids,
-                    "disk_pressure",
-                    {"used_pct": round(usage.used_pct, 2), "target_pct": media.disk_target_pct},
-                )
-                deleted += done
-                before, usage = usage, self.usage()
-                if done.count == 0:
+            level = "critical"
+            # Free what is over the target by bytes, measuring the volume only between rounds
+            # (a sum over every segment is not free); three rounds bound the damage when
+            # something other than footage is filling the volume.
+            for _ in range(3):
+                need = usage.bytes_over(media.disk_target_pct)
+                if need <= 0:
+                    break
+                freed, exhausted = self._delete_oldest(need, usage)
+                deleted += freed
+                usage = self.usage()
+                if exhausted:
                     stuck = usage.used_pct >= media.disk_critical_pct
                     break
-                if usage.used_pct >= before.used_pct:
-                    # Deleting footage freed nothing measurable: something else is filling the
-                    # volume, and emptying the archive would not save it. Stop and say so.
+            else:
+                if usage.used_pct >= media.disk_target_pct:
                     log.critical(
                         "disk pressure: deleting footage does not relieve the volume; stopped",
                         extra={"used_pct": round(usage.used_pct, 2), "deleted": deleted.count},
                     )
-                    break
-            level = "critical"
         elif usage.used_pct >= media.disk_warning_pct:
             level = "warning"
         else:
@@ -251,9 +308,32 @@ class RetentionService:
         self._record_alert(level, usage, deleted, stuck)
         return PressureReport(level, usage.used_pct, deleted, stuck)
 
+    def _delete_oldest(self, need: int, usage: StorageUsage) -> tuple[Deletion, bool]:
+        """Delete the oldest unheld segments until ``need`` bytes are freed; True if none are left."""
+        media = self.deps.settings.media
+        freed = Deletion()
+        while freed.bytes < need:
+            with self.deps.db.read() as conn:
+                ids = [
+                    r.id
+                    for r in conn.execute(
+                        select(S.id).where(unheld_clause()).order_by(S.end, S.start).limit(BATCH)
+                    )
+                ]
+            done = self._delete(
+                ids,
+                "disk_pressure",
+                {"used_pct": round(usage.used_pct, 2), "target_pct": media.disk_target_pct},
+            )
+            if done.count == 0:
+                return freed, True
+            freed += done
+        return freed, False
+
     def run_once(self) -> tuple[Deletion, PressureReport]:
         with self._lock:
-            return self.sweep_expired(), self.relieve_pressure()
+            expired = self.sweep_expired() + self.sweep_clips()
+            return expired, self.relieve_pressure()
 
     # ---------------------------------------------------------------- alerts
 
@@ -359,32 +439,3 @@ def _alert_detail(level: str, usage: StorageUsage, deleted: Deletion, stuck: boo
     if stuck:
         parts.append("every remaining segment is on legal hold")
     return f"{level}: " + "; ".join(parts)
-
-
-class RetentionWorker:
-    """Runs the sweep and the pressure check every ``interval_s``; failures are loud."""
-
-    def __init__(self, service: RetentionService, interval_s: float) -> None:
-        self.service = service
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="media-retention", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.service.run_once()
-            except Exception:
-                log.exception("retention sweep failed; footage may outlive its retention")
-            self._stop.wait(self.interval_s)

@@ -16,15 +16,17 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 
 from wardwatch.authz.principal import Principal
-from wardwatch.kernel.actor import system_actor
+from wardwatch.kernel.actor import Actor, system_actor
+from wardwatch.kernel.db import DbRow
 from wardwatch.kernel.deps import Deps
-from wardwatch.kernel.errors import Invalid, NotFound
+from wardwatch.kernel.errors import Conflict, Invalid, NotFound, Problem
 from wardwatch.kernel.ids import new_id
 from wardwatch.kernel.uow import UnitOfWork
 from wardwatch.media import store
+from wardwatch.registry.model import CameraStatus
 from wardwatch.registry.service import CameraAccess, RegistryService
 
 log = logging.getLogger(__name__)
@@ -104,23 +106,52 @@ class ViewSessions:
         closed: bool = False,
     ) -> ViewSession:
         """Check access, store the session and audit it; ``closed`` for one-shot looks."""
-        with self.deps.uow(principal.actor) as uow:
-            camera = self.registry.camera_for(uow.conn, principal, camera_id, _PERMISSION[kind])
-            session = self.open_in(
-                uow,
-                principal,
-                camera,
-                kind,
-                variant=variant,
-                purpose=purpose,
-                range_start=range_start,
-                range_end=range_end,
-                lifetime=lifetime,
-                details=details,
-                closed=closed,
-            )
-            uow.commit()
+        try:
+            with self.deps.uow(principal.actor) as uow:
+                camera = self.registry.camera_for(uow.conn, principal, camera_id, _PERMISSION[kind])
+                session = self.open_in(
+                    uow,
+                    principal,
+                    camera,
+                    kind,
+                    variant=variant,
+                    purpose=purpose,
+                    range_start=range_start,
+                    range_end=range_end,
+                    lifetime=lifetime,
+                    details=details,
+                    closed=closed,
+                )
+                uow.commit()
+        except Problem as problem:
+            self.record_refusal(principal, camera_id, kind, problem, purpose)
+            raise
         return session
+
+    def record_refusal(
+        self, principal: Principal, camera_id: str, kind: ViewKind, problem: Problem, purpose: str | None
+    ) -> None:
+        """A refused look at footage is on the access record too (who, which camera, why not).
+
+        A 403 is already audited where the API turns it into a response; a camera outside
+        the caller's sight (404) or a purpose the camera does not allow (422) is recorded
+        here, without revealing anything about the camera to the caller.
+        """
+        if problem.status == 403:
+            return
+        try:
+            with self.deps.uow(principal.actor) as uow:
+                uow.audit(
+                    f"footage.{kind.value}",
+                    object_type="camera",
+                    object_id=camera_id,
+                    outcome="denied",
+                    purpose=(purpose or "")[:60],
+                    details={"reason": problem.code},
+                )
+                uow.commit()
+        except Exception:
+            log.exception("could not record a refused look at footage")
 
     def camera(self, principal: Principal, camera_id: str, kind: ViewKind) -> CameraAccess:
         """The camera, if the caller may look at it this way (checked before heavy work)."""
@@ -147,6 +178,13 @@ class ViewSessions:
         session_id = new_id()
         if kind in (ViewKind.PLAYBACK, ViewKind.EXPORT):
             purpose = check_purpose(camera, purpose)
+        commissioning = kind in (ViewKind.LIVE, ViewKind.SNAPSHOT) and camera.status != CameraStatus.ACTIVE
+        if commissioning:
+            # A camera not yet (or no longer) active has no purpose and legal basis in force:
+            # only those who install and register cameras may look, to check placement.
+            if not principal.can("registry.edit", camera.facility_path):
+                raise Conflict("camera_not_active", extra={"camera_status": camera.status.value})
+            details = {**(details or {}), "commissioning": True, "camera_status": camera.status.value}
         expires = now + lifetime if lifetime is not None else None
         uow.conn.execute(
             insert(store.view_sessions).values(
@@ -246,35 +284,77 @@ class ViewSessions:
             )
             uow.commit()
 
-    def close_orphans(self) -> int:
-        """Close sessions a previous run left open (a crash or a kill); audited as such."""
-        now = self.deps.clock.now()
-        with self.deps.uow(system_actor("media-recovery")) as uow:
-            rows = uow.conn.execute(
+    def close_own(self, principal: Principal, session_id: str, kind: ViewKind) -> None:
+        """The owner ends their session, even if their access has since gone or it expired.
+
+        Closing is never refused on access grounds: an open session without an end on the
+        record is worse than one closed by a user who can no longer open another.
+        """
+        with self.deps.db.read() as conn:
+            row = conn.execute(
                 select(store.view_sessions).where(
                     and_(
+                        V.id == session_id,
+                        V.user_id == principal.user_id,
+                        V.kind == kind.value,
                         V.ended_at.is_(None),
-                        V.kind == ViewKind.LIVE.value,
                     )
                 )
-            ).all()
+            ).first()
+        if row is None:
+            raise NotFound("not_found", params={"object": "view_session"})
+        self._close_rows(principal.actor, [row], "viewer")
+
+    def close_stale(self, *, restart: bool = False) -> int:
+        """Close expired sessions and, at start-up, live viewings a previous run left open."""
+        now = self.deps.clock.now()
+        with self.deps.db.read() as conn:
+            stale: ColumnElement[bool] = and_(V.expires_at.is_not(None), V.expires_at <= now)
+            if restart:
+                stale = or_(stale, V.kind == ViewKind.LIVE.value)
+            rows = conn.execute(select(store.view_sessions).where(and_(V.ended_at.is_(None), stale))).all()
+        expired = [r for r in rows if r.expires_at is not None and r.expires_at <= now]
+        orphaned = [r for r in rows if r not in expired]
+        actor = system_actor("media-sessions")
+        closed = self._close_rows(actor, expired, "expired")
+        closed += self._close_rows(actor, orphaned, "server restart")
+        if orphaned:
+            log.warning("closed viewing sessions left open by a previous run", extra={"count": len(orphaned)})
+        return closed
+
+    def _close_rows(self, actor: Actor, rows: list[DbRow], closed_by: str) -> int:
+        """End these sessions with one audit entry each; an expired one ends when it expired."""
+        if not rows:
+            return 0
+        now = self.deps.clock.now()
+        closed = 0
+        with self.deps.uow(actor) as uow:
             for row in rows:
-                uow.conn.execute(update(store.view_sessions).where(V.id == row.id).values(ended_at=now))
+                ended_at = min(now, row.expires_at) if row.expires_at is not None else now
+                done = uow.conn.execute(
+                    update(store.view_sessions)
+                    .where(and_(V.id == row.id, V.ended_at.is_(None)))
+                    .values(ended_at=ended_at)
+                    .returning(V.id)
+                ).first()
+                if done is None:
+                    continue  # closed meanwhile by its owner
+                closed += 1
                 uow.audit(
-                    "footage.live.close",
+                    f"footage.{row.kind}.close",
                     object_type="camera",
                     object_id=row.camera_id,
                     scope=row.facility_id,
+                    purpose=row.purpose or "",
                     details={
                         "session_id": row.id,
                         "user_id": row.user_id,
                         "from": row.started_at.isoformat(),
-                        "to": now.isoformat(),
-                        "closed_by": "server restart",
+                        "to": ended_at.isoformat(),
+                        "seconds": round((ended_at - row.started_at).total_seconds(), 3),
+                        "closed_by": closed_by,
                     },
                 )
-            if rows:
+            if closed:
                 uow.commit()
-        if rows:
-            log.warning("closed viewing sessions left open by a previous run", extra={"count": len(rows)})
-        return len(rows)
+        return closed

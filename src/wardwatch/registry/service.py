@@ -99,6 +99,7 @@ class CameraAccess:
     purposes: tuple[str, ...]
     retention_days: int | None
     status: CameraStatus
+    facility_path: str = ""
 
 
 def _credentials_context(camera_id: str) -> str:
@@ -722,6 +723,7 @@ class RegistryService:
             facts.purposes,
             row.retention_days,
             CameraStatus(row.status),
+            row.facility_path,
         )
 
     @staticmethod

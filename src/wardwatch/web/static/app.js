@@ -145,15 +145,21 @@ async function changeLocale(event) {
 }
 
 async function logout() {
+  // Close what the screen holds open (playback sessions, live viewings) while still signed
+  // in, so their end is on the record as the user's own act.
+  if (cleanup) {
+    const done = cleanup;
+    cleanup = null;
+    try {
+      await done();
+    } catch (error) {
+      console.warn("closing the screen", error);
+    }
+  }
   try {
     await api("/api/v1/auth/logout", { method: "POST" });
   } catch (error) {
     console.warn("logout", error);
-  }
-  if (cleanup) {
-    const done = cleanup;
-    cleanup = null;
-    await done();
   }
   ctx.signedOut();
   ctx.navigate("#/signin");

@@ -519,8 +519,10 @@ function exportSection(cameraId, zone, purpose, from) {
       });
       result.replaceChildren(
         h("p", {}, h("span", { i18n: "web.export.sha256" }), " ", h("code", { id: "clip-sha256" }, manifest.sha256)),
-        h("p", {}, h("span", { i18n: "web.export.range" }), " ", dateEl(clipStart, zone), " – ", dateEl(clipEnd, zone)),
-        h("p", {}, h("a", { class: "btn", id: "clip-download", href: manifest.download_url, download: "", i18n: "web.export.download" })),
+        // The clip's own range: stream copy starts at the keyframe at or before the request.
+        h("p", {}, h("span", { i18n: "web.export.range" }), " ", dateEl(Date.parse(manifest.start), zone), " – ", dateEl(Date.parse(manifest.end), zone)),
+        // Each download is a look at footage of its own, audited with this purpose.
+        h("p", {}, h("a", { class: "btn", id: "clip-download", href: `${manifest.download_url}?purpose=${encodeURIComponent(purpose.value)}`, download: "", i18n: "web.export.download" })),
         sourceList(manifest.manifest, zone),
       );
       result.hidden = false;
