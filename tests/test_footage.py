@@ -425,6 +425,9 @@ def test_disk_pressure_warns_first_then_deletes_the_oldest_unheld_footage_loudly
         assert storage["alerts"][0]["level"] == "critical" and storage["quota_used_pct"] < 90
     with site.world.client("watcher") as watcher:
         assert watcher.get("/api/v1/media/storage").status_code in (403, 404)
+    with site.world.client("admin") as admin:
+        notices = [n for n in admin.get("/api/v1/inbox").json() if n["kind"] == "storage_alert"]
+    assert [n["severity"] for n in notices][:2] == ["red", "yellow"], "administrators are told, newest first"
 
 
 def test_pressure_with_everything_on_hold_deletes_nothing_and_says_so(

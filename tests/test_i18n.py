@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from wardwatch.alerts.inbox import NoticeKind
 from wardwatch.authz.model import BUILTIN_ROLES, PERMISSIONS
 from wardwatch.kernel.i18n import LOCALES, catalog, negotiate, placeholders, t
 from wardwatch.registry import model as registry_model
@@ -71,6 +72,7 @@ def used_keys() -> set[str]:
     }
     for group, enum in enums.items():
         keys |= {f"{group}.{member.value}" for member in enum}
+    keys |= {f"inbox.{kind.value}.{part}" for kind in NoticeKind for part in ("title", "body")}
     keys |= {f"role.{r}" for r in BUILTIN_ROLES} | {f"permission.{p}" for p in PERMISSIONS}
     keys.add("audit.verify.ok")
     keys.add("validation.value_error")

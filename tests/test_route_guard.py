@@ -53,6 +53,8 @@ SELF = {  # act on the caller's own account only
     ("put", "/api/v1/auth/locale"),
     ("get", "/api/v1/auth/tokens"),
     ("post", "/api/v1/auth/tokens"),
+    ("get", "/api/v1/inbox"),
+    ("post", "/api/v1/inbox/{notice_id}/read"),
 }
 PLATFORM = {  # whole-log or whole-system operations: they need the permission at a root node
     ("post", "/api/v1/audit/checkpoints"),

@@ -9,6 +9,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from wardwatch.alerts.inbox import Inbox
 from wardwatch.audit.log import AuditLog
 from wardwatch.audit.note import NoteError, Signer
 from wardwatch.audit.service import AuditService
@@ -101,6 +102,7 @@ class Container:
     audit_service: AuditService
     media: MediaIndex
     views: ViewSessions
+    inbox: Inbox
     holds: LegalHolds
     retention: RetentionService
     playback: Playback
@@ -203,6 +205,7 @@ def build_container(
     audit_service = AuditService(deps, audit, registry, keys.audit_mac, keys.audit_mac_key)
     media = MediaIndex(deps, registry)
     views = ViewSessions(deps, registry)
+    inbox = Inbox(deps, accounts)
     checkpoints = CheckpointScheduler(database, audit, settings.audit.checkpoint_interval_s)
     container = Container(
         settings=settings,
@@ -219,8 +222,9 @@ def build_container(
         audit_service=audit_service,
         media=media,
         views=views,
+        inbox=inbox,
         holds=LegalHolds(deps, registry),
-        retention=RetentionService(deps, registry),
+        retention=RetentionService(deps, registry, inbox),
         playback=Playback(deps, views),
         clips=ClipExporter(deps, views),
         checkpoints=checkpoints,

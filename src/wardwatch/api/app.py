@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from wardwatch import __version__
+from wardwatch.alerts.api import router as inbox_router
 from wardwatch.api import problems
 from wardwatch.api.guard import unguarded_routes
 from wardwatch.api.middleware import HttpMetrics, RequestContextMiddleware
@@ -20,7 +21,16 @@ from wardwatch.media.live_api import router as live_router
 from wardwatch.registry.api import router as registry_router
 from wardwatch.web.routes import router as web_router
 
-ROUTERS = (system_router, authz_router, registry_router, audit_router, media_router, live_router, web_router)
+ROUTERS = (
+    system_router,
+    authz_router,
+    registry_router,
+    audit_router,
+    media_router,
+    live_router,
+    web_router,
+    inbox_router,
+)
 
 
 def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAPI:

@@ -118,6 +118,38 @@ class AccountService:
             via=via,  # type: ignore[arg-type]
         )
 
+    def holders_of_role(self, conn: Connection, node_id: str, role: str) -> list[str]:
+        """Enabled personal accounts that hold ``role`` over the node (no deny taking any of it).
+
+        This is how "the facility supervisor" or "the enforcement team" is found when
+        something must reach them: through the role bindings, not a list kept elsewhere.
+        """
+        node_path = self.registry.paths_of(conn, [node_id]).get(node_id)
+        if node_path is None or role not in self.roles:
+            return []
+        ancestors = [p for p in node_path.split("/") if p]
+        rows = conn.execute(
+            select(B.user_id)
+            .select_from(store.role_bindings.join(store.users, U.id == B.user_id))
+            .where(
+                and_(
+                    B.node_id.in_(ancestors),
+                    B.role == role,
+                    B.effect == "allow",
+                    U.disabled.is_(False),
+                    U.kind == "person",
+                )
+            )
+            .distinct()
+        ).all()
+        wanted = self.roles.permissions_of(role)
+        holders = []
+        for row in rows:
+            grants = Grants(self._bindings(conn, row.user_id), self.roles)
+            if not grants.missing(wanted, node_path):
+                holders.append(row.user_id)
+        return sorted(holders)
+
     def principal_of(self, user_id: str) -> Principal:
         """A principal for a known user (CLI and background work acting for a person)."""
         with self.deps.db.read() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from wardwatch.alerts import store as alerts_store
 from wardwatch.audit import store as audit_store
 from wardwatch.authz import store as authz_store
 from wardwatch.kernel import outbox
@@ -9,6 +10,6 @@ from wardwatch.kernel.db import metadata
 from wardwatch.media import store as media_store
 from wardwatch.registry import store as registry_store
 
-STORES = (outbox, audit_store, authz_store, registry_store, media_store)
+STORES = (outbox, audit_store, authz_store, registry_store, media_store, alerts_store)
 
 __all__ = ["STORES", "metadata"]

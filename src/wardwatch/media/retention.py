@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Row, and_, delete, func, insert, select, update
 
+from wardwatch.alerts.inbox import Inbox, NoticeKind
 from wardwatch.authz.principal import Principal
 from wardwatch.kernel.actor import system_actor
 from wardwatch.kernel.deps import Deps
@@ -91,9 +92,10 @@ class PressureReport:
 
 
 class RetentionService:
-    def __init__(self, deps: Deps, registry: RegistryService) -> None:
+    def __init__(self, deps: Deps, registry: RegistryService, inbox: Inbox | None = None) -> None:
         self.deps = deps
         self.registry = registry
+        self.inbox = inbox  # administrators hear of storage alerts in their inbox
         self._lock = threading.Lock()
 
     @property
@@ -402,6 +404,18 @@ class RetentionService:
             }
             uow.audit(action, object_type="storage_alert", object_id=alert_id, details=payload)
             uow.emit("media.storage.alert", payload, key="storage")
+            if self.inbox is not None and (current is None or current.level != level or deleted.count):
+                for root in self.registry.roots(uow.conn):
+                    self.inbox.deliver(
+                        uow,
+                        node_id=root.id,
+                        roles=["administrator"],
+                        kind=NoticeKind.STORAGE_ALERT,
+                        params={"level": level, "used_pct": used, "deleted_segments": deleted.count},
+                        ref_type="storage_alert",
+                        ref_id=alert_id,
+                        severity={"ok": "info", "warning": "yellow", "critical": "red"}[level],
+                    )
             uow.commit()
         if level == "warning" and (current is None or current.level != level):
             log.warning("recordings storage passed the warning threshold", extra={"used_pct": used})
