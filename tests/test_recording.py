@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,10 @@ from sqlalchemy import select
 from conftest import make_database
 from support import build_world, ready_camera_body
 from test_sim_cameras import free_base_port
+from wardwatch.bench.record import check_segment
+from wardwatch.media import ingest
 from wardwatch.media import store as media_store
+from wardwatch.media.ingest import CameraIngest, CameraJob, Event, SegmentEvent, StatusEvent, StreamClock
 from wardwatch.sim.control import ControlServer
 from wardwatch.sim.fleet import fleet
 from wardwatch.sim.pattern import PatternCamera
@@ -272,3 +276,73 @@ def test_killing_a_recorder_loses_at_most_two_seconds_and_leaves_a_consistent_in
         p.stat().st_mtime > time.time() - 2 * SEGMENT_SECONDS - 5
         for p in (root / "recordings").rglob("*.partial")
     )
+
+
+def test_the_benchmark_check_rejects_a_segment_that_is_not_what_its_index_entry_says(
+    rec: dict[str, Any], tmp_path: Path
+) -> None:
+    row = wait_for(lambda: segments(rec, "steady"), 60, "a segment")[0]
+    event = SegmentEvent(
+        row.camera_id,
+        "f",
+        row.start,
+        row.end,
+        row.path,
+        row.bytes,
+        row.sha256,
+        row.codec,
+        row.width,
+        row.height,
+    )
+    original = rec["root"] / row.path
+    copy = tmp_path / "copy.mp4"
+    copy.write_bytes(original.read_bytes())
+    assert check_segment(copy, event, SEGMENT_SECONDS, 0.04) is None
+    data = bytearray(original.read_bytes())
+    data[-100] ^= 0xFF
+    copy.write_bytes(data)
+    assert check_segment(copy, event, SEGMENT_SECONDS, 0.04) == "SHA-256 differs from the index"
+    copy.write_bytes(original.read_bytes()[:-100])
+    assert check_segment(copy, event, SEGMENT_SECONDS, 0.04) == "size differs from the index"
+    longer = SegmentEvent(**{**event.__dict__, "end": event.end + timedelta(seconds=1)})
+    copy.write_bytes(original.read_bytes())
+    assert check_segment(copy, longer, SEGMENT_SECONDS, 0.04) == "duration differs from the index"
+
+
+def test_the_stream_clock_follows_a_camera_whose_clock_runs_slow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow camera clock must not leave the estimate (and so every stamp) ever earlier."""
+    now = [1_000_000.0]
+    monkeypatch.setattr(ingest.time, "time", lambda: now[0])
+    clock = StreamClock(Fraction(1, 90_000))
+    slow = 1.001  # the camera's second lasts 1.001 s of wall time
+    lates = []
+    for frame in range(25 * 200):  # 200 s at 25 fps
+        now[0] = 1_000_000.0 + frame / 25 * slow
+        lates.append(clock.observe(frame * 3600))
+    truth = 1_000_000.0 + 199.96 * slow
+    assert abs(clock.wall(4999 * 3600).timestamp() - truth) < 0.07, "stamps stay within the drift of an epoch"
+    assert max(lates[-25 * 60 :]) < 0.07, "a caught-up packet still looks caught up"
+    now[0] += 0.5  # a packet that sat half a second in the socket
+    assert clock.observe(5000 * 3600) > 0.45
+
+
+def test_a_disk_that_refuses_segments_is_named_and_the_camera_thread_carries_on(
+    rec: dict[str, Any], tmp_path: Path
+) -> None:
+    not_a_directory = tmp_path / "data"
+    not_a_directory.write_text("a file where the recordings should go")
+    events: list[Event] = []
+    url = rec["farm"].configs[0].url("main")
+    ingest_thread = CameraIngest(CameraJob("disk", "fac", url, None, None), not_a_directory, events.append)
+    ingest_thread.start()
+    try:
+        failed = wait_for(
+            lambda: [e for e in events if isinstance(e, StatusEvent) and e.status == "offline"],
+            30,
+            "the storage failure",
+        )
+        assert failed[0].reason.startswith("recording failed: cannot write segments")
+        assert ingest_thread.is_alive()
+    finally:
+        ingest_thread.stop()
+        ingest_thread.join(timeout=15)
