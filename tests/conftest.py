@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
 from wardwatch.kernel import migrate
@@ -22,6 +23,10 @@ from wardwatch.kernel.db import Database, metadata
 
 PG_BASE = os.environ.get("WARDWATCH_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgres")
+
+# Browser assertions wait for the page, not for a clock: on a shared 2-core machine a
+# sign-in (a password hash) under load can take longer than Playwright's 5 s default.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="session")

@@ -34,8 +34,18 @@ def make_settings(data: Path, database_url: str, **overrides: Any) -> Settings:
     # The retention sweeper would act on the real disk's fill; tests that want it run it.
     media: dict[str, Any] = {"retention": False}
     media.update(overrides.pop("media", {}))
+    # Picture analysis spawns a worker process per server; tests that check it ask for it.
+    health: dict[str, Any] = {"analysis": False}
+    health.update(overrides.pop("health", {}))
     return load_settings(
-        data, None, database_url=database_url, auth=auth, server=server, media=media, **overrides
+        data,
+        None,
+        database_url=database_url,
+        auth=auth,
+        server=server,
+        media=media,
+        health=health,
+        **overrides,
     )
 
 

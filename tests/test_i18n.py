@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from wardwatch.access import events as access_events
+from wardwatch.access import model as access_model
+from wardwatch.access import rows as access_rows
+from wardwatch.access import schedule as access_schedule
+from wardwatch.alerts import model as alerts_model
 from wardwatch.alerts.inbox import NoticeKind
 from wardwatch.authz.model import BUILTIN_ROLES, PERMISSIONS
+from wardwatch.duty import model as duty_model
+from wardwatch.health import model as health_model
 from wardwatch.kernel.i18n import LOCALES, catalog, negotiate, placeholders, t
 from wardwatch.registry import model as registry_model
 
@@ -23,6 +30,7 @@ PROBLEM_CLASSES = {
     "Conflict",
     "Invalid",
     "Locked",
+    "DutyInvalid",
 }
 
 
@@ -69,10 +77,36 @@ def used_keys() -> set[str]:
         "door_kind": registry_model.DoorKind,
         "camera_status": registry_model.CameraStatus,
         "rollout_status": registry_model.RolloutStatus,
+        "profession": access_model.Profession,
+        "licence_status": access_model.LicenceStatus,
+        "anaesthesia": access_model.Anaesthesia,
+        "door_result": access_model.DoorResult,
+        "verify_mode": access_model.VerifyMode,
+        "direction": access_model.Direction,
+        "procedure_status": access_model.ProcedureStatus,
+        "log_kind": duty_model.LogKind,
+        "breach_category": duty_model.BreachCategory,
+        "breach_source": duty_model.BreachSource,
+        "breach_status": duty_model.BreachStatus,
+        "breach_step": duty_model.BreachStep,
+        "gap_reason": duty_model.GapReason,
+        "health_state": health_model.HealthState,
+        "incident_status": health_model.IncidentStatus,
+        "incident_event": health_model.IncidentEventKind,
     }
     for group, enum in enums.items():
         keys |= {f"{group}.{member.value}" for member in enum}
     keys |= {f"inbox.{kind.value}.{part}" for kind in NoticeKind for part in ("title", "body")}
+    keys |= {f"health.reason.{code}" for code in health_model.REASON_CODES}
+    keys |= {f"alerts.severity.{s.value}" for s in alerts_model.Severity}
+    keys |= {f"alerts.status.{s.value}" for s in alerts_model.AlertStatus}
+    keys |= {f"alerts.reason.{reason}" for reason in alerts_model.NOTIFICATION_REASONS}
+    keys |= {f"access.row.{reason}" for reason in access_rows.ROW_REASONS}
+    keys |= {f"access.event.{reason}" for reason in access_events.EVENT_REASONS}
+    keys |= {f"access.warning.{reason}" for reason in access_model.WARNING_REASONS}
+    keys |= {
+        f"problem.{c}.{part}" for c in access_schedule.TIME_PROBLEMS.values() for part in ("title", "detail")
+    }
     keys |= {f"role.{r}" for r in BUILTIN_ROLES} | {f"permission.{p}" for p in PERMISSIONS}
     keys.add("audit.verify.ok")
     keys.add("validation.value_error")

@@ -14,6 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
 from fastapi import APIRouter, WebSocket
 from fastapi.testclient import TestClient
@@ -22,9 +24,11 @@ from starlette.websockets import WebSocketDisconnect
 
 from footage import record_segments
 from support import build_world, ready_camera_body
+from wardwatch.alerts.model import AlertSignal, Severity
 from wardwatch.api import app as app_module
 from wardwatch.api.app import create_app
 from wardwatch.api.guard import PUBLIC_PATHS, GuardedRoute, GuardedWebSocketRoute, leaf_routes, ws_permission
+from wardwatch.kernel.actor import system_actor
 from wardwatch.media.ingest import StatusEvent
 from wardwatch.media.model import StreamStatus
 
@@ -41,6 +45,8 @@ GLOBAL = {  # not tied to any facility; reasons matter, so they are written down
     ("get", "/api/v1/audit/checkpoints/{size}"): "signed tree head, hashes only",
     ("get", "/api/v1/audit/public-key"): "public verifier key",
     ("get", "/api/v1/audit/proofs/consistency"): "hashes only, no entry content",
+    ("get", "/api/v1/rules"): "the rule catalogue in force (ids, versions, hashes), no facility data",
+    ("get", "/api/v1/rules/{rule_id}"): "one rule of the catalogue, no facility data",
 }
 SELF = {  # act on the caller's own account only
     ("post", "/api/v1/auth/login"),
@@ -60,8 +66,22 @@ PLATFORM = {  # whole-log or whole-system operations: they need the permission a
     ("post", "/api/v1/audit/checkpoints"),
     ("post", "/api/v1/audit/verify"),
     ("get", "/api/v1/media/storage"),
+    ("get", "/api/v1/alerts/integrations"),
+}
+DEVICE = {  # the calling terminal's own doors; a person is refused, even one holding device.*
+    ("get", "/api/v1/terminal"): None,
+    ("get", "/api/v1/terminal/doors/{door_id}/allowlist"): None,
+    ("post", "/api/v1/terminal/doors/{door_id}/allowlist/report"): {"person_ids": [], "hash": "0" * 64},
+    ("post", "/api/v1/terminal/events"): [],
 }
 LISTS = {
+    "/api/v1/practitioners",
+    "/api/v1/practitioner-imports",
+    "/api/v1/terminals",
+    "/api/v1/terminal-reconciliation",
+    "/api/v1/entries",
+    "/api/v1/door-events",
+    "/api/v1/procedures",
     "/api/v1/org/nodes",
     "/api/v1/facilities",
     "/api/v1/rollout",
@@ -72,6 +92,15 @@ LISTS = {
     "/api/v1/account-requests",
     "/api/v1/audit/entries",
     "/api/v1/media/status",
+    "/api/v1/alerts",
+    "/api/v1/silences",
+    "/api/v1/duty/shifts",
+    "/api/v1/duty/coverage",
+    "/api/v1/duty/gaps",
+    "/api/v1/duty/logbook",
+    "/api/v1/duty/breaches",
+    "/api/v1/health/cameras",
+    "/api/v1/incidents",
 }
 
 
@@ -81,7 +110,13 @@ def operations(app) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def world(tmp_path: Path, database_url: str, now):
-    w = build_world(tmp_path / "data", database_url, now, auth={"mfa_required_roles": []})
+    w = build_world(
+        tmp_path / "data",
+        database_url,
+        now,
+        auth={"mfa_required_roles": []},
+        health={"incident_debounce_s": 0},
+    )
     w.add_user("sibling", "administrator", "fac_a")
     w.add_user("denied", "administrator", "root")
     w.add_user("op_b", "duty_operator", "fac_b")
@@ -168,8 +203,185 @@ def world(tmp_path: Path, database_url: str, now):
         ).json()
         w.ids["clip_b"] = clip["id"]
         w.ids["footage_start"], w.ids["footage_end"] = footage["start"], footage["end"]
+        # Duty of A and of B: shifts (nobody took A's), a handover in B, logbook entries,
+        # breach reports and the live gaps the check finds.
+        for side, facility, operator, camera in (
+            ("a", "fac_a", "sibling", "cam_a"),
+            ("b", "fac_b", "op_b", "cam_b"),
+        ):
+            for index, hours in enumerate((-1, 7)):
+                shift = admin.post(
+                    "/api/v1/duty/shifts",
+                    json={
+                        "node_id": w.ids[facility],
+                        "operator_ids": [w.users[operator]],
+                        "starts_at": (now + timedelta(hours=hours)).isoformat(),
+                        "ends_at": (now + timedelta(hours=hours + 8)).isoformat(),
+                    },
+                )
+                assert shift.status_code == 201, shift.text
+                w.ids[f"shift_{side}{index}"] = shift.json()["id"]
+            entry = admin.post(
+                "/api/v1/duty/logbook",
+                json={"facility_id": w.ids[facility], "kind": "observation", "text": f"seen in {side}"},
+            )
+            w.ids[f"entry_{side}"] = entry.json()["id"]
+            breach = admin.post(
+                "/api/v1/duty/breaches",
+                json={
+                    "camera_id": w.ids[camera],
+                    "category": "no_mask",
+                    "occurred_at": now.isoformat(),
+                    "snapshot_at": now.isoformat(),
+                    "source": "live",
+                    "note": f"breach in {side}",
+                },
+            )
+            w.ids[f"breach_{side}"] = breach.json()["id"]
+        opened = w.container.duty.check_live_gaps().opened  # A first: facilities go by name
+        assert len(opened) == 2
+        w.ids["gap_b"] = opened[1]
+        w.ids["duty_start"] = (now + timedelta(hours=20)).isoformat()
+        w.ids["duty_end"] = (now + timedelta(hours=28)).isoformat()
+    with w.client("op_b") as op_b:
+        op_b.post(f"/api/v1/duty/shifts/{w.ids['shift_b0']}/start", json={"reason": "taking over"})
+        handover = op_b.post(
+            f"/api/v1/duty/shifts/{w.ids['shift_b0']}/handover", json={"summary": "B is quiet"}
+        )
+        w.ids["handover_b"] = handover.json()["id"]
+    # Alerts and silences of A and of B.
+    for side, facility in (("a", "fac_a"), ("b", "fac_b")):
+        with w.container.deps.uow(system_actor("test")) as uow:
+            fired = w.container.alerts.fire(uow, alert_signal(w.ids[facility], now))
+            uow.audit("test.fire", object_type="alert", object_id=fired.alert_id, scope=w.ids[facility])
+            uow.commit()
+        w.ids[f"alert_{side}"] = fired.alert_id
+        with w.client("admin") as admin:
+            silence = admin.post(
+                "/api/v1/silences",
+                json={
+                    "node_id": w.ids[facility],
+                    "matchers": [{"name": "rule_id", "op": "=", "value": "R9"}],
+                    "comment": f"silence in {side}",
+                    "ends_at": (now + timedelta(hours=1)).isoformat(),
+                },
+            )
+            assert silence.status_code == 201, silence.text
+            w.ids[f"silence_{side}"] = silence.json()["id"]
+    access_objects(w)
+    health_objects(w)
     yield w
     w.container.close()
+
+
+def health_objects(w) -> None:
+    """Camera health of A and of B: a black picture with its evidence keyframe, and the
+    incident it opened."""
+    from sqlalchemy import select
+
+    from wardwatch.health import store as health_store
+    from wardwatch.health.messages import PictureReport
+    from wardwatch.health.model import HealthState, Reason
+
+    ok, jpeg = cv2.imencode(".jpg", np.zeros((16, 16, 3), np.uint8))
+    assert ok
+    for side in ("a", "b"):
+        camera_id = w.ids[f"cam_{side}"]
+        w.container.health.service.handle(
+            PictureReport(camera_id, HealthState.BLACK, Reason("flat"), {}, jpeg.tobytes(), 16, 16)
+        )
+    assert w.container.health.incidents.check() == 2
+    with w.container.db.read() as conn:
+        for side in ("a", "b"):
+            camera_id = w.ids[f"cam_{side}"]
+            state = conn.execute(
+                select(health_store.camera_state).where(health_store.camera_state.c.camera_id == camera_id)
+            ).one()
+            incident = conn.execute(
+                select(health_store.incidents).where(health_store.incidents.c.camera_id == camera_id)
+            ).one()
+            w.ids[f"evidence_{side}"], w.ids[f"incident_{side}"] = state.evidence_id, incident.id
+
+
+def access_objects(w) -> None:
+    """The access wing of A and of B: a register, an operating room, a terminal and an entry
+    through the room's door, and an operation on the schedule."""
+    register = (
+        "licence_number,name,profession,valid_from\nLIC-{side},Practitioner {side},surgeon,2020-01-01\n"
+    )
+    with w.client("admin") as admin:
+        for side in ("a", "b"):
+            facility, door, upper = w.ids[f"fac_{side}"], w.ids[f"door_{side}"], side.upper()
+            imported = admin.post(
+                f"/api/v1/org/nodes/{w.ids[f'prov_{side}']}/practitioners/imports",
+                content=register.format(side=upper).encode(),
+                headers={"content-type": "text/csv"},
+            )
+            assert imported.status_code == 201, imported.text
+            w.ids[f"import_{side}"] = imported.json()["id"]
+            listed = admin.get("/api/v1/practitioners", params={"node_id": w.ids[f"prov_{side}"]}).json()
+            w.ids[f"practitioner_{side}"] = listed[0]["id"]
+            room = admin.post(
+                f"/api/v1/facilities/{facility}/operating-rooms", json={"name": "OR", "door_ids": [door]}
+            )
+            w.ids[f"room_{side}"] = room.json()["id"]
+            terminal = admin.post(
+                "/api/v1/terminals",
+                json={
+                    "facility_id": facility,
+                    "serial_number": f"SN-{upper}",
+                    "name": "T",
+                    "door_ids": [door],
+                },
+            ).json()
+            w.ids[f"terminal_{side}"], w.ids[f"terminal_token_{side}"] = terminal["id"], terminal["token"]
+            procedure = admin.post(f"/api/v1/facilities/{facility}/procedures", json=procedure_body(w, side))
+            assert procedure.status_code == 201, procedure.text
+            w.ids[f"procedure_{side}"] = procedure.json()["id"]
+            event = {
+                "serial": 1,
+                "time": w.clock.now().isoformat(),
+                "door_id": door,
+                "person_id": f"LIC-{upper}",
+                "verify_mode": "face",
+                "result": "granted",
+                "direction": "in",
+            }
+            headers = {"authorization": f"Bearer {terminal['token']}"}
+            with TestClient(create_app(w.container, manage_lifecycle=False), headers=headers) as device:
+                assert device.post("/api/v1/terminal/events", json=event).json()["accepted"] == 1
+            w.ids[f"event_{side}"] = admin.get(
+                "/api/v1/door-events", params={"facility_id": facility}
+            ).json()[0]["id"]
+
+
+def procedure_body(w, side: str) -> dict[str, Any]:
+    start = w.clock.now() + timedelta(hours=1)
+    return {
+        "ref": f"OP-{side}",
+        "room_id": w.ids[f"room_{side}"],
+        "planned_start": start.isoformat(),
+        "planned_end": (start + timedelta(hours=1)).isoformat(),
+        "category": "cosmetic_surgery",
+        "anaesthesia": "general",
+        "lead_surgeon": f"LIC-{side.upper()}",
+    }
+
+
+def alert_signal(facility_id: str, now) -> AlertSignal:
+    return AlertSignal(
+        source="rule",
+        rule_id="R3",
+        rule_version="1",
+        rule_hash="h",
+        severity=Severity.YELLOW,
+        facility_id=facility_id,
+        labels={},
+        starts_at=now,
+        measures={},
+        event_ids=[],
+        titles={"vi": "cảnh báo", "zh-Hans": "告警", "en": "alert"},
+    )
 
 
 def b_targets(world) -> dict[str, Any]:
@@ -190,6 +402,18 @@ def b_targets(world) -> dict[str, Any]:
         "session_id": ids["session_b"],
         "segment_id": ids["segment_b"],
         "clip_id": ids["clip_b"],
+        "alert_id": ids["alert_b"],
+        "silence_id": ids["silence_b"],
+        "shift_id": ids["shift_b0"],
+        "handover_id": ids["handover_b"],
+        "entry_id": ids["entry_b"],
+        "report_id": ids["breach_b"],
+        "practitioner_id": ids["practitioner_b"],
+        "room_id": ids["room_b"],
+        "terminal_id": ids["terminal_b"],
+        "procedure_id": ids["procedure_b"],
+        "incident_id": ids["incident_b"],
+        "evidence_id": ids["evidence_b"],
     }
     footage = {"start": ids["footage_start"], "end": ids["footage_end"]}
     bodies = {
@@ -235,11 +459,75 @@ def b_targets(world) -> dict[str, Any]:
         ("post", "/api/v1/cameras/{camera_id}/clips"): {**footage, "purpose": "rule_supervision"},
         ("post", "/api/v1/cameras/{camera_id}/holds"): {**footage, "reason": "sneaky hold"},
         ("post", "/api/v1/holds/{hold_id}/lift"): {"reason": "sneaky lift"},
+        ("post", "/api/v1/alerts/{alert_id}/ack"): {"comment": "sneaky ack"},
+        ("post", "/api/v1/silences"): {
+            "node_id": ids["fac_b"],
+            "matchers": [{"name": "rule_id", "op": "=", "value": "R3"}],
+            "comment": "sneaky silence",
+            "ends_at": ids["footage_end"],
+        },
+        ("patch", "/api/v1/silences/{silence_id}"): {"comment": "sneaky change"},
+        ("post", "/api/v1/duty/shifts"): {
+            "node_id": ids["fac_b"],
+            "operator_ids": [world.users["op_b"]],
+            "starts_at": ids["duty_start"],
+            "ends_at": ids["duty_end"],
+        },
+        ("post", "/api/v1/duty/shifts/{shift_id}/cancel"): {"reason": "sneaky cancel"},
+        ("post", "/api/v1/duty/shifts/{shift_id}/start"): {"reason": "sneaky start"},
+        ("post", "/api/v1/duty/shifts/{shift_id}/handover"): {"summary": "sneaky"},
+        ("post", "/api/v1/duty/handovers/{handover_id}/acknowledge"): {"note": "sneaky"},
+        ("post", "/api/v1/duty/logbook"): {
+            "facility_id": ids["fac_b"],
+            "kind": "observation",
+            "text": "sneaky",
+        },
+        ("post", "/api/v1/duty/breaches"): {
+            "camera_id": ids["cam_b"],
+            "category": "other",
+            "occurred_at": ids["footage_start"],
+            "snapshot_at": ids["footage_start"],
+            "source": "playback",
+            "note": "sneaky",
+        },
+        ("post", "/api/v1/duty/breaches/{report_id}/remedy"): {"action": "sneaky", "performed_by": "x"},
+        ("post", "/api/v1/duty/breaches/{report_id}/verify"): {},
+        ("post", "/api/v1/duty/breaches/{report_id}/reject"): {"note": "sneaky"},
+        ("post", "/api/v1/duty/breaches/{report_id}/close"): {},
+        ("post", "/api/v1/org/nodes/{node_id}/practitioners/imports"): [],
+        ("post", "/api/v1/facilities/{facility_id}/operating-rooms"): {
+            "name": "X",
+            "door_ids": [ids["door_b"]],
+        },
+        ("patch", "/api/v1/operating-rooms/{room_id}"): {"name": "renamed"},
+        ("post", "/api/v1/terminals"): {
+            "facility_id": ids["fac_b"],
+            "serial_number": "SNEAKY",
+            "name": "sneaky",
+            "door_ids": [ids["door_b"]],
+        },
+        ("put", "/api/v1/terminals/{terminal_id}/doors"): {"door_ids": [ids["door_b"]]},
+        ("post", "/api/v1/facilities/{facility_id}/procedures"): {
+            **procedure_body(world, "b"),
+            "ref": "SNEAKY",
+        },
+        ("patch", "/api/v1/procedures/{procedure_id}"): {"category": "sneaky"},
+        ("post", "/api/v1/facilities/{facility_id}/procedures/imports"): [],
+        ("post", "/api/v1/incidents/{incident_id}/ack"): {"note": "sneaky"},
+        ("post", "/api/v1/incidents/{incident_id}/notes"): {"text": "sneaky"},
+        ("put", "/api/v1/incidents/{incident_id}/repair"): {"action": "sneaky", "repaired_by": "me"},
+        ("put", "/api/v1/incidents/{incident_id}/fallback"): {"measure": "sneaky", **footage},
+        ("post", "/api/v1/incidents/{incident_id}/close"): {
+            "repair": {"action": "sneaky", "repaired_by": "me"},
+            "fallback": {"measure": "sneaky", **footage},
+        },
     }
     queries = {
         ("get", "/api/v1/audit/proofs/inclusion"): {"index": ids["seq_b"]},
         ("get", "/api/v1/rollout"): {"node_id": ids["fac_b"]},
         ("get", "/api/v1/cameras/{camera_id}/timeline"): footage,
+        ("get", "/api/v1/cameras/{camera_id}/health/history"): footage,
+        ("get", "/api/v1/health/uptime"): {"node_id": ids["fac_b"], **footage},
     }
     return {"path": path_params, "body": bodies, "query": queries}
 
@@ -313,6 +601,22 @@ def test_scoped_user_is_refused_on_every_object_outside_their_subtree(world, use
         world.ids["clip_b"],
         world.ids["session_b"],
         world.ids["segment_b"],
+        world.ids["alert_b"],
+        world.ids["silence_b"],
+        world.ids["shift_b0"],
+        world.ids["shift_b1"],
+        world.ids["handover_b"],
+        world.ids["entry_b"],
+        world.ids["breach_b"],
+        world.ids["gap_b"],
+        world.ids["incident_b"],
+        world.ids["evidence_b"],
+        world.ids["practitioner_b"],
+        world.ids["import_b"],
+        world.ids["room_b"],
+        world.ids["terminal_b"],
+        world.ids["procedure_b"],
+        world.ids["event_b"],
     }
     a_ids = {
         world.ids["fac_a"],
@@ -320,6 +624,8 @@ def test_scoped_user_is_refused_on_every_object_outside_their_subtree(world, use
         world.ids["door_a"],
         world.ids["request_a"],
         world.users[username],
+        world.ids["practitioner_a"],
+        world.ids["import_a"],
     }
     with world.client(username) as client:
         app = client.app
@@ -327,6 +633,10 @@ def test_scoped_user_is_refused_on_every_object_outside_their_subtree(world, use
         for method, path in operations(app):
             key = (method, path)
             if key in GLOBAL or key in SELF:
+                continue
+            if key in DEVICE:
+                refused = client.request(method.upper(), fill(path, targets["path"]), json=DEVICE[key])
+                assert (refused.status_code, refused.json()["code"]) == (403, "terminal_only"), key
                 continue
             url = fill(path, targets["path"])
             body = targets["body"].get(key)
@@ -423,3 +733,38 @@ def test_a_mount_or_plain_route_cannot_slip_past_the_guard(world, monkeypatch, t
         with pytest.raises(RuntimeError, match="routes without an access policy"):
             app_module.create_app(world.container, manage_lifecycle=False)
         monkeypatch.undo()
+
+
+def test_a_door_terminal_reaches_only_its_own_doors_and_no_route_for_people(world) -> None:
+    """A device account holds device.* only, and only for the doors bound to its terminal."""
+    targets = b_targets(world)
+    headers = {"authorization": f"Bearer {world.ids['terminal_token_a']}"}
+    app = create_app(world.container, manage_lifecycle=False)
+    with TestClient(app, headers=headers, raise_server_exceptions=False) as terminal:
+        own = terminal.get(f"/api/v1/terminal/doors/{world.ids['door_a']}/allowlist")
+        assert own.status_code == 200 and [e["person_id"] for e in own.json()["entries"]] == ["LIC-A"]
+        assert terminal.get("/api/v1/terminal").json()["door_ids"] == [world.ids["door_a"]]
+        for method, path in operations(app):
+            key = (method, path)
+            if key in GLOBAL or key in SELF or path in PUBLIC:
+                continue
+            body = DEVICE[key] if key in DEVICE else targets["body"].get(key)
+            response = terminal.request(
+                method.upper(), fill(path, targets["path"]), json=body, params=targets["query"].get(key)
+            )
+            if key in DEVICE and "{door_id}" not in path:
+                continue  # its own record and its own events: tested with the access wing
+            expected = (404,) if key in DEVICE else (403, 404)
+            assert response.status_code in expected, f"{method} {path}: {response.status_code}"
+        events = terminal.post(
+            "/api/v1/terminal/events",
+            json=[
+                {
+                    "serial": 2,
+                    "time": world.clock.now().isoformat(),
+                    "door_id": world.ids["door_b"],
+                    "result": "forced",
+                }
+            ],
+        ).json()
+        assert events["accepted"] == 0 and events["refused"][0]["errors"][0]["reason"] == "door_not_bound"

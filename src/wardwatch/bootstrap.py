@@ -9,7 +9,13 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from wardwatch.access.mqtt import MqttCollector
+from wardwatch.access.wing import Access, build_access
+from wardwatch.alerts.dispatcher import AlertDispatcher
 from wardwatch.alerts.inbox import Inbox
+from wardwatch.alerts.service import AlertService
+from wardwatch.alerts.silences import Silences
+from wardwatch.alerts.wiring import announce_channels, build_alerts, open_alert_items
 from wardwatch.audit.log import AuditLog
 from wardwatch.audit.note import NoteError, Signer
 from wardwatch.audit.service import AuditService
@@ -17,6 +23,10 @@ from wardwatch.audit.worker import CheckpointScheduler
 from wardwatch.authz.model import RoleCatalog
 from wardwatch.authz.passwords import Passwords
 from wardwatch.authz.service import AccountService
+from wardwatch.duty.service import DutyService
+from wardwatch.health.metrics import HealthCollector
+from wardwatch.health.wing import HealthWing, build_health
+from wardwatch.health.wiring import open_incident_items
 from wardwatch.kernel.bus import EventBus, InProcessBus
 from wardwatch.kernel.clock import Clock, SystemClock
 from wardwatch.kernel.config import Settings
@@ -42,6 +52,7 @@ from wardwatch.media.retention import RetentionService
 from wardwatch.media.service import MediaIndex
 from wardwatch.media.views import ViewSessions
 from wardwatch.registry.service import RegistryService
+from wardwatch.rules.wing import RulesWing, build_rules
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +120,13 @@ class Container:
     clips: ClipExporter
     checkpoints: CheckpointScheduler
     live: LiveHub
+    access: Access
+    alerts: AlertService
+    silences: Silences
+    alert_dispatcher: AlertDispatcher
+    duty: DutyService
+    health: HealthWing
+    rules: RulesWing
     metrics_registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     extensions: dict[str, Any] = field(default_factory=dict)
     recorder: RecorderSupervisor | None = None
@@ -124,7 +142,10 @@ class Container:
         self.relay.notify()
         self.views.close_stale(restart=True)
         self.clips.discard_staged()
+        self.health.resume()  # before recording reports anything new
         self.checkpoints.start()
+        self.access.start()
+        self.rules.start()
         self.workers = [
             Periodic("media-sessions", 60, self.views.close_stale, "closing expired viewing sessions failed")
         ]
@@ -137,10 +158,31 @@ class Container:
                     "retention sweep failed; footage may outlive its retention",
                 )
             )
+        if self.settings.duty.coverage_check:
+            self.workers.append(
+                Periodic(
+                    "duty-coverage",
+                    self.settings.duty.coverage_check_interval_s,
+                    self.duty.check_live_gaps,
+                    "duty coverage check failed; a facility without anyone on duty may go unnoticed",
+                )
+            )
+        if self.settings.alerts.dispatch:
+            announce_channels(self.deps)
+            self.workers.append(
+                Periodic(
+                    "alerts-dispatch",
+                    self.settings.alerts.tick_s,
+                    self.alert_dispatcher.tick,
+                    "alert dispatch failed; notifications, escalations and retries may be late",
+                )
+            )
         for worker in self.workers:
             worker.start()
         if self.settings.media.record if record is None else record:
             self.start_recording()
+        # After recording: while the recorder runs, its stream states say whether video arrives.
+        self.health.start(recording=lambda: self.recorder is not None)
         self._started = True
 
     def start_recording(self) -> RecorderSupervisor:
@@ -158,6 +200,7 @@ class Container:
 
     def stop(self) -> None:
         self.live.stop()  # live pullers run whether or not background work was started
+        self.health.stop()  # before the outbox relay: every camera's state becomes unknown
         if self.recorder is not None:
             self.recorder.stop()
             self.recorder = None
@@ -167,12 +210,15 @@ class Container:
             worker.stop()
         self.workers = []
         self.checkpoints.stop()
+        self.rules.stop()
+        self.access.stop()
         self.relay.stop()
         self.bus.stop()
         self._started = False
 
     def close(self) -> None:
         self.stop()
+        self.alert_dispatcher.close()
         self.db.dispose()
 
 
@@ -207,6 +253,8 @@ def build_container(
     views = ViewSessions(deps, registry)
     inbox = Inbox(deps, accounts)
     checkpoints = CheckpointScheduler(database, audit, settings.audit.checkpoint_interval_s)
+    alerts = build_alerts(deps, registry, accounts, inbox, roles)
+    access = build_access(deps, registry, accounts, inbox)
     container = Container(
         settings=settings,
         db=database,
@@ -228,11 +276,27 @@ def build_container(
         playback=Playback(deps, views),
         clips=ClipExporter(deps, views),
         checkpoints=checkpoints,
+        access=access,
         live=LiveHub(
             registry_credentials(database, registry),
             transport=settings.media.transport,
             read_timeout_s=settings.media.read_timeout_s,
         ),
+        alerts=alerts.service,
+        silences=alerts.silences,
+        alert_dispatcher=alerts.dispatcher,
+        duty=DutyService(deps, registry, accounts, inbox),
+        health=build_health(deps, registry, roles, inbox, views, bus),
+        rules=build_rules(deps, access, alerts.service, registry, bus),
     )
+    # Breach reports cite exported clips; the media wing says whose camera a clip is.
+    container.duty.register_media_ref(
+        "clip", lambda principal, clip_id: container.clips.get(principal, clip_id).camera_id
+    )
+    # Handovers list the alerts still open under the shift's facilities.
+    container.duty.register_open_items("alert", open_alert_items(container.alerts, settings.default_locale))
+    container.duty.register_open_items("incident", open_incident_items(settings.default_locale))
     container.metrics_registry.register(MediaCollector(container.retention))
+    container.metrics_registry.register(HealthCollector(database, container.health.stats))
+    container.metrics_registry.register(MqttCollector(container.access.mqtt))
     return container

@@ -26,6 +26,8 @@ app.add_typer(audit_app, name="audit")
 sim_app = typer.Typer(no_args_is_help=True, help="Simulated cameras for the demo, tests and benchmarks.")
 app.add_typer(bench_app, name="bench")
 app.add_typer(sim_app, name="sim")
+practitioners_app = typer.Typer(no_args_is_help=True, help="Practitioner register: import the export.")
+app.add_typer(practitioners_app, name="practitioners")
 
 err = Console(stderr=True)
 out = Console()
@@ -221,6 +223,17 @@ def demo(
                     simulator.start()
                 except RuntimeError as exc:
                     _fail(t("cli.demo_cameras_failed", detail=str(exc)))
+        # Yesterday's theatre day, with violations, so the demo shows alerts of every colour.
+        theatre_days = demo_seed.prepare_theatre_days(settings)
+
+        def replay() -> None:
+            try:
+                demo_seed.replay_theatre_days(f"http://{host}:{port}", theatre_days)
+            except Exception as exc:
+                out.print(t("cli.demo_doors_failed", detail=str(exc)))
+
+        out.print(t("cli.demo_doors_started"))
+        threading.Thread(target=replay, name="demo-doors", daemon=True).start()
         try:
             _serve(settings, banner)
         finally:
@@ -361,6 +374,64 @@ def bench_audit(
     guarded(run)
 
 
+@bench_app.command("record")
+def bench_record(
+    cameras: Annotated[int, typer.Option("--cameras", help="Simulated cameras to record.")] = 50,
+    seconds: Annotated[float, typer.Option("--seconds", help="Measured recording time.")] = 120,
+    resolution: Annotated[str, typer.Option(help="1080p, 720p, 360p or WxH.")] = "1080p",
+    port: Annotated[int, typer.Option(help="First camera port for the simulator.")] = 18554,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+) -> None:
+    """Recording cost per stream against one ffmpeg -c copy process per camera."""
+    from wardwatch.bench.record import run_record_bench  # noqa: PLC0415
+
+    def run() -> None:
+        try:
+            result = run_record_bench(cameras=cameras, seconds=seconds, resolution=resolution, port=port)
+        except RuntimeError as exc:
+            _fail(str(exc))
+        sys.stdout.write(json.dumps(result) + "\n")
+
+    guarded(run)
+
+
+@bench_app.command("health")
+def bench_health(
+    cameras: Annotated[int, typer.Option("--cameras", help="Simulated cameras (half get faults).")] = 20,
+    healthy_minutes: Annotated[
+        float, typer.Option("--healthy-minutes", help="Untouched phase before the faults.")
+    ] = 10,
+    resolution: Annotated[str, typer.Option(help="Main stream size: 1080p, 720p, 360p or WxH.")] = "1080p",
+    sub: Annotated[str, typer.Option(help="Sub stream size (the one analysed).")] = "360p",
+    port: Annotated[int, typer.Option(help="First camera port for the simulator.")] = 18900,
+    record: Annotated[bool, typer.Option("--record/--no-record", help="Record the cameras too.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+) -> None:
+    """Camera fault detection times, false alarms and analysis CPU against the issue's targets."""
+    from wardwatch.bench.health import run_health_bench  # noqa: PLC0415
+
+    def run() -> None:
+        def progress(message: str) -> None:
+            if not as_json:
+                err.print(message, markup=False)
+
+        try:
+            result = run_health_bench(
+                cameras=cameras,
+                healthy_s=healthy_minutes * 60,
+                resolution=resolution,
+                sub=sub,
+                port=port,
+                record=record,
+                progress=progress,
+            )
+        except RuntimeError as exc:
+            _fail(str(exc))
+        sys.stdout.write(json.dumps(result) + "\n")
+
+    guarded(run)
+
+
 @bench_app.command("live")
 def bench_live(
     seconds: Annotated[float, typer.Option("--seconds", help="Measured viewing time.")] = 30,
@@ -441,6 +512,72 @@ def sim_cameras(
     guarded(run)
 
 
+@sim_app.command("doors")
+def sim_doors(
+    facility: Annotated[str, typer.Option(help="The facility whose theatre day is simulated (its id).")],
+    data: DataOption = None,
+    config: ConfigOption = None,
+    day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: yesterday at the facility).")] = None,
+    violations: Annotated[
+        str, typer.Option(help="Comma-separated rules to break (R1..R8), 'all' or 'none'.")
+    ] = "all",
+    via: Annotated[str, typer.Option(help="http (to --url) or mqtt (through the broker).")] = "http",
+    url: Annotated[str, typer.Option(help="The running server.")] = "http://127.0.0.1:8000",
+    admin: Annotated[str, typer.Option(help="The administrator account that provisions.")] = "admin",
+) -> None:
+    """Simulate a facility's door terminals for a day of operations, with violations injected."""
+    from datetime import date  # noqa: PLC0415
+
+    from wardwatch.instance import open_instance  # noqa: PLC0415
+    from wardwatch.sim import doors as sim  # noqa: PLC0415
+
+    def run() -> None:
+        if via not in ("http", "mqtt"):
+            _fail(f"--via must be http or mqtt, not {via!r}")
+        chosen = {"all": list(sim.VIOLATIONS), "none": []}.get(violations)
+        if chosen is None:
+            chosen = [v.strip().upper() for v in violations.split(",") if v.strip()]
+        settings = _settings(data, config)
+        container = open_instance(settings)
+        try:
+            principal = sim.admin_principal(container, admin)
+            place = container.registry.get_facility(principal, facility)
+            rooms = [
+                d
+                for d in container.registry.list_doors(principal, facility)
+                if d.kind == "operating_room_door"
+            ]
+            try:
+                when = date.fromisoformat(day) if day else sim.yesterday(place.timezone)
+                plan = sim.plan_day(when, chosen, rooms=len(rooms), tag=facility[-6:].upper())
+            except ValueError as exc:
+                _fail(str(exc))
+            where = sim.provision(container, principal, facility, plan)
+        finally:
+            container.close()
+        events = sim.door_events(plan, where)
+        try:
+            if via == "http":
+                sent = sim.send_http(url, where.token, events)
+            else:
+                mqtt = settings.access.mqtt
+                sent = sim.send_mqtt(mqtt.host, mqtt.port, mqtt.topic_prefix, facility, events)
+        except Exception as exc:
+            _fail(str(exc))
+        summary = {
+            "facility_id": facility,
+            "day": plan.day.isoformat(),
+            "operations": len(plan.operations),
+            "events": len(events),
+            "sent": sent,
+            "expected_alerts": plan.expected,
+            "skipped": plan.skipped,
+        }
+        print(json.dumps(summary, ensure_ascii=False))
+
+    guarded(run)
+
+
 @sim_app.command("fault")
 def sim_fault(
     camera: Annotated[int, typer.Argument(help="Camera index.")],
@@ -490,6 +627,61 @@ def sim_prepare(
         with out.status(t("cli.sim_preparing")) as status:
             farm.prepare(lambda what: status.update(t("cli.sim_preparing_scene", scene=what)))
         out.print(t("cli.sim_prepared", cache=str(default_cache_dir())))
+
+    guarded(run)
+
+
+@practitioners_app.command("import")
+def practitioners_import(
+    file: Annotated[Path, typer.Argument(help="The register export, CSV or JSON.")],
+    node: Annotated[str, typer.Option("--node", help="Id of the org node whose register this is.")],
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="incremental: add and change the rows given; full: the file is the whole register "
+            "(practitioners absent from it are revoked).",
+        ),
+    ] = "incremental",
+    file_format: Annotated[
+        str | None, typer.Option("--format", help="csv or json (default: from the file name).")
+    ] = None,
+    data: DataOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Import a practitioner register; a file with any error is refused whole (exit 1)."""
+    from wardwatch.access.model import ImportMode  # noqa: PLC0415
+    from wardwatch.access.register import ImportFile  # noqa: PLC0415
+    from wardwatch.access.tables import FileFormat, format_of  # noqa: PLC0415
+    from wardwatch.instance import open_instance  # noqa: PLC0415
+    from wardwatch.kernel.actor import system_actor  # noqa: PLC0415
+
+    def run() -> None:
+        if mode not in {m.value for m in ImportMode}:
+            _fail(t("cli.bad_choice", option="--mode", value=mode, allowed="full, incremental"))
+        if file_format is not None and file_format not in {f.value for f in FileFormat}:
+            _fail(t("cli.bad_choice", option="--format", value=file_format, allowed="csv, json"))
+        fmt = FileFormat(file_format) if file_format else format_of(None, file.name)
+        upload = ImportFile(data=file.read_bytes(), format=fmt, mode=ImportMode(mode), filename=file.name)
+        container = open_instance(_settings(data, config))
+        try:
+            result = container.access.register.import_as(system_actor("cli"), node, upload)
+        finally:
+            container.close()
+        out.print(
+            t(
+                "cli.practitioners_imported",
+                node=node,
+                rows=result.rows,
+                added=result.added,
+                changed=result.changed,
+                unchanged=result.unchanged,
+                revoked=result.revoked,
+            ),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
     guarded(run)
 

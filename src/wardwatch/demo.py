@@ -374,3 +374,53 @@ def ensure_demo(data: Path, *, camera_port: int | None) -> dict[str, Any]:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(saved, handle, ensure_ascii=False, indent=2)
     return saved
+
+
+# ---------------------------------------------------------------- the theatre day with violations
+
+DEMO_THEATRE_DAYS: dict[FacilityType, tuple[str, ...]] = {
+    # The Hà Nội medical-aesthetics clinic breaks every rule; the hospital (one theatre) a few.
+    FacilityType.MEDICAL_AESTHETICS_CLINIC: ("R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8"),
+    FacilityType.HOSPITAL: ("R1", "R6", "R8"),
+}
+
+
+def prepare_theatre_days(settings: Any) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """Put yesterday's theatre day of the demo's Hà Nội clinic and hospital on record.
+
+    Practitioners, operating rooms, a terminal and the schedule are written now (the
+    server relays the schedule when it starts); the door events come back as (facility,
+    terminal token, events) for ``replay_theatre_days`` to post to the running server.
+    """
+    from wardwatch.sim import doors as sim  # noqa: PLC0415
+
+    container = open_instance(settings)
+    days = []
+    try:
+        admin = sim.admin_principal(container, ADMIN_USERNAME)
+        for facility in container.registry.list_facilities(admin):
+            violations = DEMO_THEATRE_DAYS.get(facility.facility_type)
+            if violations is None or _PROVINCES[0][1] not in facility.name:
+                continue
+            rooms = [
+                d
+                for d in container.registry.list_doors(admin, facility.id)
+                if d.kind == DoorKind.OPERATING_ROOM_DOOR
+            ]
+            plan = sim.plan_day(
+                sim.yesterday(facility.timezone), violations, rooms=len(rooms), tag=facility.id[-6:].upper()
+            )
+            where = sim.provision(container, admin, facility.id, plan)
+            days.append((facility.name, where.token, sim.door_events(plan, where)))
+    finally:
+        container.close()
+    return days
+
+
+def replay_theatre_days(url: str, days: list[tuple[str, str, list[dict[str, Any]]]]) -> None:
+    """Post the prepared door events through the server's terminal endpoint, once it answers."""
+    from wardwatch.sim import doors as sim  # noqa: PLC0415
+
+    sim.wait_for_server(url, timeout=120)
+    for _name, token, events in days:
+        sim.send_http(url, token, events)

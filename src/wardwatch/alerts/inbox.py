@@ -39,6 +39,25 @@ class NoticeKind(StrEnum):
     """Every kind of notice; each has ``inbox.<kind>.title`` and ``.body`` in all catalogs."""
 
     STORAGE_ALERT = "storage_alert"
+    TERMINAL_DRIFT = "terminal_drift"
+    TERMINAL_EVENTS_LOST = "terminal_events_lost"
+    TERMINAL_EVENTS_REFUSED = "terminal_events_refused"
+    MQTT_UNREACHABLE = "mqtt_unreachable"
+    DUTY_COVERAGE_GAP = "duty_coverage_gap"
+    BREACH_REPORTED = "breach_reported"
+    BREACH_REMEDY_RECORDED = "breach_remedy_recorded"
+    ALERT_FIRING = "alert_firing"
+    ALERT_RESOLVED = "alert_resolved"
+    ALERT_ESCALATED = "alert_escalated"
+    ALERT_FALLBACK = "alert_fallback"
+    BREACH_REMEDY_REJECTED = "breach_remedy_rejected"
+    CAMERA_INCIDENT = "camera_incident"
+    CAMERA_RECOVERED = "camera_recovered"
+    CAMERA_FALLBACK_DUE = "camera_fallback_due"
+
+
+def _in_locale(texts: dict[str, Any], locale: str) -> str:
+    return str(texts.get(locale) or texts.get("en") or next(iter(texts.values())))
 
 
 class NoticeView(BaseModel):
@@ -103,6 +122,10 @@ class Inbox:
 
     def _view(self, row: Any, locale: str) -> NoticeView:
         params = {k: v for k, v in (row.params or {}).items() if isinstance(v, str | int | float)}
+        # A parameter given in every language (a rule's own title) is shown in the reader's.
+        params.update(
+            {k: _in_locale(v, locale) for k, v in (row.params or {}).items() if isinstance(v, dict) and v}
+        )
         return NoticeView(
             id=row.id,
             kind=row.kind,

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from wardwatch import __version__
+from wardwatch.access.api import router as access_router
+from wardwatch.access.device_api import router as terminal_router
 from wardwatch.alerts.api import router as inbox_router
 from wardwatch.api import problems
 from wardwatch.api.guard import unguarded_routes
@@ -16,9 +18,12 @@ from wardwatch.api.system import router as system_router
 from wardwatch.audit.api import router as audit_router
 from wardwatch.authz.api import router as authz_router
 from wardwatch.bootstrap import Container
+from wardwatch.duty.api import router as duty_router
+from wardwatch.health.api import router as health_router
 from wardwatch.media.api import router as media_router
 from wardwatch.media.live_api import router as live_router
 from wardwatch.registry.api import router as registry_router
+from wardwatch.rules.api import router as rules_router
 from wardwatch.web.routes import router as web_router
 
 ROUTERS = (
@@ -30,6 +35,11 @@ ROUTERS = (
     live_router,
     web_router,
     inbox_router,
+    duty_router,
+    access_router,
+    terminal_router,
+    health_router,
+    rules_router,
 )
 
 

@@ -34,10 +34,14 @@ PERMISSIONS: tuple[str, ...] = (
     "duty.write",
     "duty.roster",
     "breach.report",
+    "breach.remedy",
+    "breach.verify",
     "report.read",
     "practitioner.read",
     "practitioner.import",
     "schedule.edit",
+    "schedule.read",
+    "ledger.read",
     "account.read",
     "account.request",
     "account.provision",
@@ -65,9 +69,12 @@ _OPERATOR = {
 }
 
 BUILTIN_ROLES: dict[str, frozenset[str]] = {
-    "duty_operator": frozenset(_OPERATOR),
+    "duty_operator": frozenset(_OPERATOR | {"breach.remedy", "breach.verify"}),
     "facility_supervisor": frozenset(
-        _OPERATOR - {"duty.write"} | {"rollout.read", "report.read", "schedule.edit", "practitioner.read"}
+        _OPERATOR - {"duty.write"}
+        | {"breach.remedy"}
+        | {"rollout.read", "report.read", "schedule.edit", "practitioner.read"}
+        | {"schedule.read", "ledger.read"}
     ),
     "legal_representative": frozenset(
         {
@@ -79,6 +86,9 @@ BUILTIN_ROLES: dict[str, frozenset[str]] = {
             "incident.read",
             "duty.read",
             "report.read",
+            "practitioner.read",
+            "schedule.read",
+            "ledger.read",
         }
     ),
     "enforcement_officer": frozenset(
@@ -95,6 +105,8 @@ BUILTIN_ROLES: dict[str, frozenset[str]] = {
             "duty.read",
             "report.read",
             "practitioner.read",
+            "schedule.read",
+            "ledger.read",
         }
     ),
     "supervisor": frozenset(
@@ -106,9 +118,14 @@ BUILTIN_ROLES: dict[str, frozenset[str]] = {
             "recording.hold",
             "alert.silence",
             "duty.roster",
+            "breach.remedy",
+            "breach.verify",
             "report.read",
             "practitioner.read",
+            "practitioner.import",
             "schedule.edit",
+            "schedule.read",
+            "ledger.read",
             "account.read",
             "account.request",
             "role.grant",

@@ -1,0 +1,1 @@
+"""The access wing: practitioner register, door terminals, door events, entry ledger, schedule."""

@@ -1,0 +1,1 @@
+"""Camera health: picture analytics on keyframes, health states, uptime and incidents."""
