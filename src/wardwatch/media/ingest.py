@@ -40,11 +40,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import av
 
+from wardwatch.kernel.workers import backoff_seconds
 from wardwatch.media.model import (
     COPYABLE_CODECS,
     PARTIAL_SUFFIX,
     StreamStatus,
-    backoff_seconds,
     segment_dir,
     segment_name,
 )

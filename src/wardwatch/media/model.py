@@ -1,8 +1,7 @@
-"""Rules of the media plane that hold whatever the storage: paths, states, backoff, retention."""
+"""Rules of the media plane that hold whatever the storage: paths, states, retention."""
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -24,14 +23,6 @@ COPYABLE_CODECS = frozenset({"h264", "hevc", "mpeg4", "av1", "vp9", "mjpeg"})
 
 BROWSER_CODECS = frozenset({"h264"})
 """What live view and playback can hand to a browser without transcoding."""
-
-
-def backoff_seconds(
-    attempt: int, *, base: float = 1.0, cap: float = 30.0, rng: random.Random | None = None
-) -> float:
-    """Exponential backoff with full jitter (AWS style): random in [base, min(cap, base * 2**n)]."""
-    ceiling = min(cap, base * (2 ** max(0, attempt)))
-    return (rng or random).uniform(base, max(base, ceiling))
 
 
 def segment_dir(facility_id: str, camera_id: str, start: datetime) -> PurePosixPath:
