@@ -209,3 +209,24 @@ def test_the_ledger_answers_per_room_person_and_facility_day(world) -> None:
     with world.client("sup_a") as supervisor:
         naive = supervisor.get("/api/v1/entries", params={"start": "2026-03-10T07:00:00"})
     assert naive.status_code == 422 and naive.json()["code"] == "time_without_offset"
+
+
+def test_door_events_named_by_id_are_listed_only_within_the_callers_scope(world) -> None:
+    """What the alert screen asks for: the events an alert rests on, by id."""
+    assert post(world, [door_event(world, n) for n in (1, 2, 3)]).json()["accepted"] == 3
+    with world.container.db.read() as conn:
+        ids = list(
+            conn.execute(select(store.door_events.c.id).order_by(store.door_events.c.serial)).scalars()
+        )
+    wanted = [ids[0], ids[2]]
+    with world.client("sup_a") as supervisor:
+        found = supervisor.get("/api/v1/door-events", params=[("id", i) for i in wanted]).json()
+        assert sorted(e["id"] for e in found) == sorted(wanted)
+        assert supervisor.get("/api/v1/door-events", params={"id": "01ZZZZZZZZZZZZZZZZZZZZZZZZ"}).json() == []
+        too_many = supervisor.get("/api/v1/door-events", params=[("id", f"x{n}") for n in range(501)])
+        assert too_many.status_code == 422
+        assert too_many.headers["content-type"] == "application/problem+json"
+        assert (too_many.json()["code"], too_many.json()["field"]) == ("too_many_ids", "id")
+    # Facility B's supervisor holds ledger.read, but not over facility A: nothing is listed.
+    with world.client("sup_b") as other:
+        assert other.get("/api/v1/door-events", params=[("id", i) for i in wanted]).json() == []

@@ -101,6 +101,7 @@ LISTS = {
     "/api/v1/duty/breaches",
     "/api/v1/health/cameras",
     "/api/v1/incidents",
+    "/api/v1/overview",
 }
 
 

@@ -19,26 +19,24 @@ from zoneinfo import ZoneInfo
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from typer.testing import CliRunner
 
 from conftest import make_database
 from support import PASSWORD, TZ, World, build_world, ready_camera_body, wait_for
 from test_sim_cameras import free_base_port
 from wardwatch.api.app import create_app
-from wardwatch.bench.live import CHROMIUM, CHROMIUM_ARGS, BackgroundServer, percentile, summarize
+from wardwatch.bench.live import BackgroundServer, percentile, summarize
 from wardwatch.cli import app as cli
 from wardwatch.kernel.actor import system_actor
 from wardwatch.kernel.i18n import LOCALES, catalog
 from wardwatch.sim.faults import Fault
 from wardwatch.sim.fleet import fleet
 from wardwatch.sim.server import CameraFarm
-from wardwatch.web.routes import assets
+from wardwatch.web.routes import CATALOG_GROUPS, assets
+from web_support import WALL, launch, live_stats, open_page, shot, sign_in
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "web-console"
 SEGMENT_SECONDS = 2
-LAPTOP = {"width": 1366, "height": 768}
-WALL = {"width": 1920, "height": 1080}
 
 
 @dataclass
@@ -111,39 +109,10 @@ def browser() -> Iterator[Browser]:
         yield launch(playwright)
 
 
-def launch(playwright: Playwright) -> Browser:
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS), headless=True)
-
-
 @pytest.fixture
 def page(browser: Browser, console: Console) -> Iterator[Page]:
-    context = browser.new_context(viewport=LAPTOP, base_url=console.url)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    messages: list[str] = []
-    page.on(
-        "console",
-        lambda m: messages.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None,
-    )
-    page.on("pageerror", lambda e: messages.append(f"page error: {e}"))
-    yield page
-    context.close()
-    # Shown with a failing test's output: what the page itself complained about.
-    for line in messages:
-        print("browser", line)
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("#signin-form button[type=submit]").click()
-    expect(page.locator("#logout")).to_be_visible()
+    with open_page(browser, console.url) as page:
+        yield page
 
 
 def test_assets_are_served_only_from_the_package_with_types_and_cache_headers(console: Console) -> None:
@@ -174,10 +143,7 @@ def test_assets_are_served_only_from_the_package_with_types_and_cache_headers(co
         assert catalog_vi.headers["content-type"] == "application/json"
         messages = catalog_vi.json()
         assert messages["web.auth.submit"] == catalog("vi")["web.auth.submit"]
-        assert all(
-            k.startswith(("web.", "purpose.", "camera_status.", "facility_type.", "area_type."))
-            for k in messages
-        )
+        assert all(k.startswith(CATALOG_GROUPS) for k in messages)
         assert "problem.unauthenticated.title" not in messages
     assert set(assets()) >= {f"i18n/{loc}.json" for loc in LOCALES}
 
@@ -198,6 +164,8 @@ def test_sign_in_switch_language_and_list_cameras(page: Page, console: Console) 
     page.keyboard.press("Control+A")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
+    expect(page.locator("#overview")).to_be_visible()  # signed in, the console opens on the overview
+    page.locator("#nav a[href='#/cameras']").click()
     expect(page.locator("table.cameras")).to_be_visible()
     expect(page.locator("tr[data-camera] th")).to_have_text("Lobby")
     shot(page, "03-cameras")
@@ -232,7 +200,7 @@ def test_sign_in_switch_language_and_list_cameras(page: Page, console: Console) 
     page.locator("#password").fill(PASSWORD)
     page.locator("#signin-form button[type=submit]").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
-    expect(page.locator("main h1")).to_have_text(catalog("zh-Hans")["web.cameras.title"])
+    expect(page.locator("main h1")).to_have_text(catalog("zh-Hans")["web.overview.title"])
     shot(page, "05-language-remembered")
     page.locator("#locale").select_option("en")
 
@@ -254,7 +222,7 @@ def test_sign_in_asks_for_the_totp_code_and_enrols_where_the_role_requires_it(
     shot(page, "06-sign-in-totp")
     page.locator("#totp").fill(totp_now(console, console.world.ids["totp_auditor2"]))
     page.locator("#signin-form button[type=submit]").click()
-    expect(page.locator("table.cameras")).to_be_visible()
+    expect(page.locator("#overview")).to_be_visible()
     page.locator("#logout").click()
 
     page.locator("#username").fill("auditor1")
@@ -267,14 +235,7 @@ def test_sign_in_asks_for_the_totp_code_and_enrols_where_the_role_requires_it(
     shot(page, "07-mfa-enrolment")
     page.locator("#mfa-code").fill(totp_now(console, secret.inner_text()))
     page.locator("form button[type=submit]").click()
-    expect(page.locator("table.cameras")).to_be_visible()
-
-
-def live_stats(page: Page) -> list[dict[str, Any]]:
-    players: list[dict[str, Any]] = page.evaluate(
-        "() => Object.values((window.__wardwatchLive || {players: {}}).players)"
-    )
-    return players
+    expect(page.locator("#overview")).to_be_visible()
 
 
 def test_live_grid_and_full_screen_tiles_show_advancing_frames(page: Page, console: Console) -> None:
@@ -304,7 +265,7 @@ def test_live_grid_and_full_screen_tiles_show_advancing_frames(page: Page, conso
     # The switch re-translates the running grid without restarting its players.
     frames = live_stats(page)[0]["frames"]
     page.locator("#locale").select_option("vi")
-    expect(tile.locator(".badge")).to_have_text(catalog("vi")["web.live.status.playing"])
+    expect(tile.locator(".badge[data-status]")).to_have_text(catalog("vi")["web.live.status.playing"])
     assert live_stats(page)[0]["frames"] >= frames
     page.locator("#locale").select_option("en")
 

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from wardwatch.authz.principal import Principal
+from wardwatch.authz.schemas import BindingCreate
 from wardwatch.bootstrap import Container
+from wardwatch.duty.schemas import ShiftCreate, ShiftStart
 from wardwatch.instance import init_instance, open_instance
 from wardwatch.kernel.actor import system_actor
 from wardwatch.kernel.config import load_settings
@@ -237,6 +239,7 @@ def seed(
                         DoorCreate(zone_id=zone.id, name=zone_name, kind=kinds[area], camera_ids=camera_ids),
                     )
     result.accounts = _seed_accounts(container, result)
+    _seed_roster(container, admin, result)
     return result
 
 
@@ -312,6 +315,116 @@ def _seed_accounts(container: Container, seed_: DemoSeed) -> list[DemoAccount]:
         accounts[0].totp_secret = admin_secret
         uow.commit()
     return accounts
+
+
+NEXT_OPERATOR = "operator3"
+"""The Hà Nội duty operator who takes over from ``operator`` (a handover needs two people)."""
+HANDOVER_IN = timedelta(minutes=30)
+"""The demo's current Hà Nội shift ends this long after seeding; the next operator may take
+over already (``duty.takeover_early_minutes``), so the handover can be shown at once."""
+SHIFT = timedelta(hours=8)
+BEGUN = timedelta(minutes=10)
+"""How long before seeding the shifts on now began: within the takeover grace, so taking
+them at seeding is on time (a shift begun hours before would show as taken late)."""
+
+
+def _seed_roster(container: Container, admin: Principal, seed_: DemoSeed) -> None:
+    """A roster on duty from the first minute, with a hole in it.
+
+    The Hà Nội monitoring centre watches the district's facilities: ``operator`` has taken
+    the shift that ends in ``HANDOVER_IN``, ``operator3`` has the next (so a handover can be
+    written and acknowledged in the demo), and they alternate after that, but for four
+    hours of the coming night nobody is planned: the coverage gap the duty screen shows.
+    ``operator2`` holds the Hồ Chí Minh City quarantine centre, which has a gap too. Every
+    step goes through the duty services, so it is audited like a planner's work.
+    """
+    n = seed_.nodes
+    f = seed_.facilities
+    registry = container.registry
+    centre = next(
+        node
+        for node in registry.list_nodes(admin)
+        if node.kind == OrgKind.MONITORING_CENTRE and node.parent_id == n["province:HN"]
+    )
+    with container.deps.uow(system_actor("demo")) as uow:
+        operator3 = container.accounts.create_account(
+            uow.conn,
+            username=NEXT_OPERATOR,
+            display_name=NEXT_OPERATOR.title(),
+            password=DEMO_PASSWORD,
+            home_node_id=n["district:HN"],
+            role="duty_operator",
+            email=f"{NEXT_OPERATOR}@demo.test",
+        )
+        uow.audit(
+            "account.create",
+            object_type="user",
+            object_id=operator3,
+            scope=n["district:HN"],
+            details={"username": NEXT_OPERATOR, "role": "duty_operator", "demo": True},
+        )
+        users = container.accounts.users_matching(uow.conn, ["operator", "operator2"])
+        uow.commit()
+    seed_.accounts.insert(
+        next(i for i, a in enumerate(seed_.accounts) if a.username == "operator2") + 1,
+        DemoAccount(NEXT_OPERATOR, "duty_operator", "Quận Đống Đa"),
+    )
+    # The centre's operators work on its roster (taking a shift and handing over need
+    # duty.write on the roster's unit) and watch the district it covers.
+    for user_id in (users["operator"], operator3):
+        container.accounts.grant(
+            admin, BindingCreate(user_id=user_id, node_id=centre.id, role="duty_operator")
+        )
+    now = container.clock.now().replace(second=0, microsecond=0)
+    hn_end = now + HANDOVER_IN
+    plan = [
+        # (unit, covers, label, start, end, operator)
+        (centre.id, [n["district:HN"]], "Ca 1", now - BEGUN, hn_end, users["operator"]),
+        (centre.id, [n["district:HN"]], "Ca 2", hn_end, hn_end + SHIFT, operator3),
+        (centre.id, [n["district:HN"]], "Ca 3", hn_end + SHIFT, hn_end + 2 * SHIFT, users["operator"]),
+        # 4 hours of nobody on duty, then the roster carries on.
+        (
+            centre.id,
+            [n["district:HN"]],
+            "Ca 4",
+            hn_end + 2 * SHIFT + timedelta(hours=4),
+            hn_end + 3 * SHIFT + timedelta(hours=4),
+            operator3,
+        ),
+        (
+            f["HCM:quarantine_centre"],
+            [],
+            "Ca ngày",
+            now - BEGUN,
+            now + SHIFT,
+            users["operator2"],
+        ),
+        (
+            f["HCM:quarantine_centre"],
+            [],
+            "Ca đêm",
+            now + SHIFT + timedelta(hours=2),
+            now + 2 * SHIFT + timedelta(hours=2),
+            users["operator2"],
+        ),
+    ]
+    shifts = [
+        container.duty.roster.create(
+            admin,
+            ShiftCreate(
+                node_id=unit, covers=covers, label=label, starts_at=start, ends_at=end, operator_ids=[who]
+            ),
+        )
+        for unit, covers, label, start, end, who in plan
+    ]
+    # The shifts on now are taken: the first of a roster has no handover to acknowledge.
+    for shift, (_unit, _covers, _label, start, _end, who) in zip(shifts, plan, strict=True):
+        if start <= now:
+            container.duty.handovers.start(
+                container.accounts.principal_of(who),
+                shift.id,
+                ShiftStart(reason="demo: first shift of the roster"),
+            )
 
 
 DEMO_MARKER = ".wardwatch-demo"

@@ -38,6 +38,9 @@ from wardwatch.kernel.errors import Invalid
 
 router = APIRouter(prefix="/api/v1", route_class=GuardedRoute)
 
+MAX_EVENT_IDS = 500
+"""The most door events one request may name by id (an alert rests on far fewer)."""
+
 _FILE_BODY: dict[int | str, dict[str, Any]] = {
     200: {"description": "Imported."},
     422: {"description": "Refused whole: every row error is listed in `errors`."},
@@ -238,9 +241,16 @@ def list_door_events(
     start: datetime | None = None,
     end: datetime | None = None,
     result: DoorResult | None = None,
+    event_ids: list[str] | None = Query(
+        None,
+        alias="id",
+        description="Only these events (repeat the parameter), e.g. the ones an alert rests on.",
+    ),
     limit: int = Query(500, ge=1, le=5000),
     caller: Caller = permission("ledger.read"),
 ) -> list[DoorEventView]:
+    if event_ids is not None and len(event_ids) > MAX_EVENT_IDS:
+        raise Invalid("too_many_ids", params={"limit": MAX_EVENT_IDS}, extra={"field": "id"})
     return caller.container.access.ledger.list_events(
         caller.principal,
         facility_id=facility_id,
@@ -249,6 +259,7 @@ def list_door_events(
         start=start,
         end=end,
         result=result,
+        event_ids=event_ids,
         limit=limit,
     )
 

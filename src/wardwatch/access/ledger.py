@@ -197,8 +197,11 @@ class Ledger:
         start: datetime | None = None,
         end: datetime | None = None,
         result: DoorResult | None = None,
+        event_ids: Sequence[str] | None = None,
         limit: int = 500,
     ) -> list[DoorEventView]:
+        """Door events in the caller's ``ledger.read`` scope; ``event_ids`` picks given ones
+        (the evidence of an alert): ids outside the scope are simply not listed."""
         _check_window(start, end)
         with self.deps.db.read() as conn:
             query = _window(select(store.door_events), start=start, end=end, day=day)
@@ -207,6 +210,8 @@ class Ledger:
                 query = query.where(DE.door_id == door_id)
             if result is not None:
                 query = query.where(DE.result == result.value)
+            if event_ids is not None:
+                query = query.where(DE.id.in_(list(event_ids)))
             rows = conn.execute(query.order_by(DE.time.desc(), DE.id.desc()).limit(limit)).all()
         return [_event_view(r) for r in rows]
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from wardwatch.alerts import store
 from wardwatch.alerts.audience import Place, place_of
@@ -552,6 +552,23 @@ class AlertService:
                 self.suppression(conn, now) if any(r.status != AlertStatus.RESOLVED for r in rows) else {}
             )
         return [AlertSummary(**self._summary(r, principal.locale, suppressed.get(r.id))) for r in rows]
+
+    def open_counts(self, principal: Principal) -> dict[str, dict[str, int]]:
+        """Unresolved alerts per facility and colour, in the caller's subtree (the overview's figures).
+
+        A count, not a list: a province with thousands of open alerts is summed in the database.
+        """
+        query = (
+            select(A.facility_id, A.severity, func.count())
+            .select_from(store.alerts.join(registry_store.org_nodes, N.id == A.facility_id))
+            .where(principal.scope_clause("alert.read", N.path), A.status != AlertStatus.RESOLVED.value)
+            .group_by(A.facility_id, A.severity)
+        )
+        found: dict[str, dict[str, int]] = {}
+        with self.deps.db.read() as conn:
+            for facility_id, severity, count in conn.execute(query):
+                found.setdefault(facility_id, {})[severity] = int(count)
+        return found
 
     def get(self, principal: Principal, alert_id: str) -> AlertDetail:
         """One alert with its evidence, escalation state, history and every delivery attempt."""

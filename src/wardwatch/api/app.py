@@ -22,6 +22,7 @@ from wardwatch.duty.api import router as duty_router
 from wardwatch.health.api import router as health_router
 from wardwatch.media.api import router as media_router
 from wardwatch.media.live_api import router as live_router
+from wardwatch.overview.api import router as overview_router
 from wardwatch.registry.api import router as registry_router
 from wardwatch.rules.api import router as rules_router
 from wardwatch.web.routes import router as web_router
@@ -40,6 +41,7 @@ ROUTERS = (
     terminal_router,
     health_router,
     rules_router,
+    overview_router,
 )
 
 

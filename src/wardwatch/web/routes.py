@@ -42,7 +42,36 @@ MEDIA_TYPES = {
 }
 """Only these kinds are served; anything else in the folder stays private."""
 
-CATALOG_GROUPS = ("web.", "purpose.", "camera_status.", "facility_type.", "area_type.")
+CATALOG_GROUPS = (
+    "web.",
+    "purpose.",
+    "camera_status.",
+    "facility_type.",
+    "area_type.",
+    # registry, accounts, theatres and audit screens
+    "org_kind.",
+    "door_kind.",
+    "rollout_status.",
+    "role.",
+    "permission.",
+    "request_status.",
+    "object.",
+    "profession.",
+    "licence_status.",
+    "anaesthesia.",
+    "direction.",
+    "door_result.",
+    "procedure_status.",
+    # overview, live grid, breach form and playback timeline
+    "health_state.",
+    "incident_status.",
+    "alerts.severity.",
+    "breach_category.",
+    # alerts, incidents and duty screens
+    "incident_event.",
+    "gap_reason.",
+    "log_kind.",
+)
 """Catalog keys the console shows: its own (``web.``) and the labels of API enums."""
 
 SHELL = "index.html"

@@ -53,3 +53,20 @@ export async function api(path, { method = "GET", body, signal, keepalive = fals
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }
+
+/**
+ * Send a file as the raw request body (the import endpoints take CSV or JSON as they are,
+ * not wrapped in a form); resolves to the parsed answer, rejects with ApiError.
+ */
+export async function upload(path, file, contentType) {
+  const response = await fetch(withLang(path), {
+    method: "POST",
+    headers: { accept: "application/json", "content-type": contentType, [CSRF_HEADER]: csrfToken() },
+    body: file,
+    credentials: "same-origin",
+  });
+  const type = response.headers.get("content-type") || "";
+  const data = type.includes("json") ? await response.json().catch(() => null) : await response.text();
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}

@@ -9,17 +9,33 @@ import { clear, h } from "./dom.js";
 import { apply, currentLocale, initialLocale, LOCALES, setLocale, tr } from "./i18n.js";
 import * as cameras from "./cameras.js";
 import * as grid from "./grid.js";
+import * as overview from "./overview.js";
 import * as playback from "./playback.js";
 import * as signin from "./signin.js";
+import * as registry from "./registry.js";
+import * as theatres from "./theatres.js";
+import * as accounts from "./accounts.js";
+import * as audit from "./audit.js";
+import * as alerts from "./alerts.js";
+import * as incidents from "./incidents.js";
+import * as duty from "./duty.js";
 
-const HOME = "#/cameras";
+const HOME = "#/overview";
 
 const ROUTES = [
   { pattern: /^#\/signin$/, view: signin.mount, public: true },
+  { pattern: /^#\/overview$/, view: overview.mount },
   { pattern: /^#\/cameras$/, view: cameras.mount },
   { pattern: /^#\/live$/, view: grid.mountGrid },
   { pattern: /^#\/camera\/([^/]+)$/, view: grid.mountSingle },
   { pattern: /^#\/playback\/([^/]+)$/, view: playback.mount },
+  { pattern: /^#\/registry$/, view: registry.mount },
+  { pattern: /^#\/theatres$/, view: theatres.mount },
+  { pattern: /^#\/accounts$/, view: accounts.mount },
+  { pattern: /^#\/audit$/, view: audit.mount },
+  { pattern: /^#\/alerts$/, view: alerts.mount },
+  { pattern: /^#\/incidents$/, view: incidents.mount },
+  { pattern: /^#\/duty$/, view: duty.mount },
 ];
 
 const ctx = {

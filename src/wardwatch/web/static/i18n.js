@@ -74,6 +74,7 @@ const STYLES = {
   datetime: { dateStyle: "medium", timeStyle: "medium" },
   time: { timeStyle: "medium" },
   short: { dateStyle: "short", timeStyle: "short" },
+  date: { dateStyle: "medium" },
   clock: { hour: "2-digit", minute: "2-digit", hourCycle: "h23" },
 };
 

@@ -320,6 +320,18 @@ export async function mount(main, ctx, match, query) {
     h("span", { i18n: "web.timeline.legend_recorded" }),
     h("span", { class: "key gap" }),
     h("span", { i18n: "web.timeline.legend_gap" }),
+    ctx.can("incident.read") ? [h("span", { class: "key incident" }), h("span", { i18n: "web.timeline.legend_incident" })] : null,
+    ctx.can("alert.read")
+      ? [h("span", { class: "key alert" }), h("span", { i18n: "web.timeline.legend_alert" }), h("span", { class: "hint", i18n: "web.timeline.alerts_note" })]
+      : null,
+  );
+  // The marks of the timeline as a list, so each one is reachable by keyboard and can be played.
+  const marks = h("ul", { class: "marks-list", id: "timeline-events", "aria-labelledby": "timeline-events-title" });
+  const marksBox = h(
+    "section",
+    { class: "marks-box", hidden: true },
+    h("h2", { id: "timeline-events-title", i18n: "web.timeline.events_title" }),
+    marks,
   );
 
   const purpose = h(
@@ -368,7 +380,73 @@ export async function mount(main, ctx, match, query) {
     });
     timeline.setData(data.recorded, data.gaps);
     lane.replaceChildren(timeline.el);
+    loadMarks(timeline);
     return data;
+  }
+
+  /** The camera's incidents and the facility's alerts that overlap the range. */
+  async function loadMarks(forTimeline) {
+    const overlaps = (start, end) => Date.parse(start) < rangeEnd && (!end || Date.parse(end) > rangeStart);
+    const fetchIncidents = ctx.can("incident.read")
+      ? api(`/api/v1/incidents?${new URLSearchParams({ camera_id: cameraId, limit: "1000" })}`).then((rows) =>
+          rows
+            .map((i) => ({ ...i, start: i.fault_started_at, end: i.recovered_at || i.closed_at }))
+            .filter((i) => overlaps(i.start, i.end)),
+        )
+      : Promise.resolve(null);
+    // Alerts come from rules over a facility's door events and schedule, not from one
+    // camera: the camera's facility's alerts are shown, within the range.
+    const fetchAlerts = ctx.can("alert.read")
+      ? api(`/api/v1/alerts?${new URLSearchParams({ facility_id: camera.facility_id, limit: "500" })}`).then((rows) =>
+          rows.map((a) => ({ ...a, start: a.starts_at, end: a.resolved_at })).filter((a) => overlaps(a.start, a.end)),
+        )
+      : Promise.resolve(null);
+    const [incidents, alerts] = await Promise.all([
+      fetchIncidents.catch((failure) => (showError(error, failure), null)),
+      fetchAlerts.catch((failure) => (showError(error, failure), null)),
+    ]);
+    if (forTimeline !== timeline) return; // the range changed meanwhile
+    timeline.setMarks({ incidents, alerts });
+    const items = [
+      ...(incidents || []).map((i) => ({ kind: "incident", at: Date.parse(i.start), item: i })),
+      ...(alerts || []).map((a) => ({ kind: "alert", at: Date.parse(a.start), item: a })),
+    ].sort((a, b) => a.at - b.at);
+    marks.replaceChildren(
+      ...items.map(({ kind, at, item }) =>
+        h(
+          "li",
+          { "data-kind": kind, "data-id": item.id },
+          h(
+            "button",
+            { type: "button", class: "linklike", onclick: () => timeline.seekTo(Math.max(at, rangeStart)) },
+            dateEl(at, zone, "time"),
+            " ",
+            // Separate keys rather than one message with translated fields: a language
+            // switch re-translates each part in place.
+            kind === "incident"
+              ? h(
+                  "span",
+                  { class: `mark-label incident status-${item.status}` },
+                  h("span", { i18n: "web.timeline.incident" }),
+                  ": ",
+                  h("span", { i18n: `health_state.${item.fault}` }),
+                  " · ",
+                  h("span", { i18n: `incident_status.${item.status}` }),
+                )
+              : h(
+                  "span",
+                  { class: `mark-label alert tone-${item.severity}` },
+                  h("span", { i18n: "web.timeline.alert" }),
+                  " (",
+                  h("span", { i18n: `alerts.severity.${item.severity}` }),
+                  "): ",
+                  item.title,
+                ),
+          ),
+        ),
+      ),
+    );
+    marksBox.hidden = items.length === 0;
   }
 
   async function closeCurrent(unloading = false) {
@@ -461,6 +539,7 @@ export async function mount(main, ctx, match, query) {
     rangeForm,
     lane,
     legend,
+    marksBox,
     purposeForm,
     error,
     h("div", { class: "player" }, video, h("div", { class: "controls" }, toggle, clock, status)),

@@ -1,6 +1,9 @@
-// The playback timeline: recorded ranges, gaps (with their reason as a tooltip) and the
-// play position over a chosen time range. A slider to assistive technology and the
-// keyboard: arrows move 10 s, Page Up/Down one minute, Home/End to the range's ends.
+// The playback timeline: recorded ranges, gaps (with their reason as a tooltip), the
+// camera's incidents and its facility's alerts (each on a lane of its own below the
+// footage) and the play position over a chosen time range. A slider to assistive
+// technology and the keyboard: arrows move 10 s, Page Up/Down one minute, Home/End to the
+// range's ends. The marks are also listed as buttons beside it (see playback.js), so what a
+// tooltip says is reachable without a mouse.
 
 import { h } from "./dom.js";
 import { formatDate, t } from "./i18n.js";
@@ -20,6 +23,10 @@ function ms(value) {
   return value instanceof Date ? value.getTime() : Date.parse(value);
 }
 
+function markRange(start, end, rangeEnd) {
+  return { start: ms(start), end: end ? ms(end) : rangeEnd, open: !end };
+}
+
 export class Timeline {
   constructor({ start, end, timeZone, onSeek }) {
     this.start = ms(start);
@@ -28,8 +35,12 @@ export class Timeline {
     this.onSeek = onSeek;
     this.recorded = [];
     this.gaps = [];
+    this.incidents = [];
+    this.alerts = [];
     this.position = null;
     this.track = h("div", { class: "track" });
+    this.incidentLane = h("div", { class: "marks incidents", "data-lane": "incidents", hidden: true });
+    this.alertLane = h("div", { class: "marks alerts", "data-lane": "alerts", hidden: true });
     this.cursor = h("div", { class: "cursor", hidden: true });
     this.ticks = h("div", { class: "ticks", "aria-hidden": "true" });
     this.el = h(
@@ -46,6 +57,8 @@ export class Timeline {
         onkeydown: (event) => this._key(event),
       },
       h("div", { class: "lane" }, this.track, this.cursor),
+      this.incidentLane,
+      this.alertLane,
       this.ticks,
     );
     this._onLocale = () => this.render();
@@ -67,6 +80,23 @@ export class Timeline {
       detail: g.detail || "",
     }));
     this.render();
+  }
+
+  /**
+   * The camera's incidents and its facility's alerts, as the API lists them; each is drawn
+   * from its start to its end (or to the range's end while it lasts).
+   */
+  setMarks({ incidents = null, alerts = null } = {}) {
+    this.incidents = (incidents || []).map((i) => ({ ...markRange(i.start, i.end, this.end), item: i }));
+    this.alerts = (alerts || []).map((a) => ({ ...markRange(a.start, a.end, this.end), item: a }));
+    this.incidentLane.hidden = incidents === null;
+    this.alertLane.hidden = alerts === null;
+    this.render();
+  }
+
+  /** Move the play position to `when`, as a click there would. */
+  seekTo(when) {
+    this._seek(Math.min(this.end, Math.max(this.start, when)));
   }
 
   setPosition(when) {
@@ -108,6 +138,27 @@ export class Timeline {
         return el;
       }),
     );
+    this.incidentLane.replaceChildren(
+      ...this.incidents.map((m) => {
+        const el = this._span(`incident status-${m.item.status}`, m.start, m.end, this._title(m, "web.timeline.incident_title", {
+          fault: t(`health_state.${m.item.fault}`),
+          status: t(`incident_status.${m.item.status}`),
+        }));
+        el.dataset.id = m.item.id;
+        return el;
+      }),
+    );
+    this.alertLane.replaceChildren(
+      ...this.alerts.map((m) => {
+        const el = this._span(`alert tone-${m.item.severity}`, m.start, m.end, this._title(m, "web.timeline.alert_title", {
+          colour: t(`alerts.severity.${m.item.severity}`),
+          title: m.item.title,
+        }));
+        el.dataset.id = m.item.id;
+        el.dataset.severity = m.item.severity;
+        return el;
+      }),
+    );
     const labels = [];
     for (let i = 0; i < TICKS; i += 1) {
       const when = this.start + ((this.end - this.start) * i) / (TICKS - 1);
@@ -117,6 +168,15 @@ export class Timeline {
     }
     this.ticks.replaceChildren(...labels);
     this._placeCursor();
+  }
+
+  _title(mark, key, params) {
+    const zone = this.timeZone;
+    return t(key, {
+      ...params,
+      from: formatDate(mark.start, zone, "time"),
+      to: mark.open ? t("web.timeline.now") : formatDate(mark.end, zone, "time"),
+    });
   }
 
   _placeCursor() {
