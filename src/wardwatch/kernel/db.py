@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
@@ -73,6 +73,11 @@ class Database:
         kwargs: dict[str, Any] = {"future": True}
         if self.dialect == "sqlite":
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            # No cap on connections: every thread that writes keeps one (write_connection),
+            # so a capped pool (SQLAlchemy's 5 + 10) ran dry once fifteen threads had
+            # written, and every read then waited 30 s for a connection nobody returned:
+            # sign-ins hung and shutdown stalled. Writers queue on write_turn, not the pool.
+            kwargs.update(pool_size=pool_size, max_overflow=-1)
             if ":memory:" in self.url:
                 raise ValueError("in-memory SQLite is not supported; use a file")
         else:
@@ -83,16 +88,27 @@ class Database:
         self._write_engine = self.engine.execution_options(wardwatch_write=True)
         self._held: dict[int, Connection] = {}
         self._held_lock = threading.Lock()
+        # SQLite has one writer at a time. Left to SQLite, a writer that finds the lock taken
+        # sleeps in its busy handler (up to 100 ms a try) while a busy thread takes the lock
+        # again and again: under a steady stream of door events the relay and the rule
+        # engine's alerts waited seconds. Threads of this process queue here instead and
+        # get the lock the moment it is free; other processes still meet the busy timeout.
+        self._turn: threading.RLock | None = threading.RLock() if self.dialect == "sqlite" else None
+
+    def write_turn(self) -> AbstractContextManager[Any]:
+        """This process's turn to write, held around a write transaction (nothing on PostgreSQL)."""
+        return self._turn if self._turn is not None else nullcontext()
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A connection inside a write transaction; commits unless an exception escapes."""
-        conn = self.write_connection()
-        try:
-            with conn.begin():
-                yield conn
-        finally:
-            self.release(conn)
+        with self.write_turn():
+            conn = self.write_connection()
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                self.release(conn)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

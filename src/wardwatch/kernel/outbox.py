@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Column, Connection, String, Table, Text, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -57,66 +58,118 @@ class OutboxRelay:
         self.db = db
         self.bus = bus
         self._wake = threading.Event()
+        self._mark_wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._unmarked: set[str] = set()
+        """Published in this process but not yet marked so in the table."""
 
     def notify(self) -> None:
         """Called after a commit that stored events."""
         self._wake.set()
 
     def publish_pending(self, limit: int = 500) -> int:
-        """Publish unpublished events in id order; returns how many were published."""
+        """Publish unpublished events in id order and mark them; returns how many were published."""
+        published = self._publish(limit)
+        self._mark()
+        return published
+
+    def _publish(self, limit: int) -> int:
+        """Hand unpublished events to the bus; marking them is the marker's job.
+
+        Marking takes the database's write turn, which under a stream of door events can
+        mean waiting behind the writers: the events committed meanwhile must not wait too.
+        """
+        with self._lock:
+            skip = set(self._unmarked)
         with self.db.read() as conn:
             rows = conn.execute(
                 select(outbox.c.id, outbox.c.body)
                 .where(outbox.c.published_at.is_(None))
                 .order_by(outbox.c.id)
-                .limit(limit)
+                .limit(limit + len(skip))
             ).all()
+        rows = [r for r in rows if r.id not in skip][:limit]
         if not rows:
             return 0
         self.bus.publish([Event.from_json(r.body) for r in rows])
-        with self.db.write() as conn:
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_([r.id for r in rows]))
-                .values(published_at=datetime.now(UTC))
-            )
+        with self._lock:
+            self._unmarked.update(r.id for r in rows)
+        self._mark_wake.set()
         return len(rows)
+
+    def _mark(self) -> None:
+        with self._lock:
+            ids = sorted(self._unmarked)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            with self.db.write() as conn:
+                conn.execute(
+                    update(outbox).where(outbox.c.id.in_(chunk)).values(published_at=datetime.now(UTC))
+                )
+            with self._lock:
+                self._unmarked.difference_update(chunk)
 
     def start(self) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name="outbox-relay", daemon=True),
+            threading.Thread(target=self._run_marker, name="outbox-marker", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._mark_wake.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
+        try:
+            self._mark()
+        except Exception:
+            log.exception("could not mark relayed events; they will be relayed again at the next start")
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                while self.publish_pending():
+                while self._publish(500):
                     pass
             except Exception:
                 log.exception("outbox relay failed; will retry")
             self._wake.wait(timeout=1.0)
             self._wake.clear()
 
+    def _run_marker(self) -> None:
+        while not self._stop.is_set():
+            self._mark_wake.wait(timeout=1.0)
+            self._mark_wake.clear()
+            try:
+                self._mark()
+            except Exception:
+                log.exception("marking relayed events failed; will retry")
+
 
 def insert_ignore(conn: Connection, table: Table, values: dict[str, object]) -> bool:
     """Insert a row unless its key exists; True when the row was new.
 
     RETURNING, not rowcount: psycopg does not report a row count for INSERT ... ON CONFLICT.
+    The statement is built once per table and dialect and the row passed as parameters, so
+    SQLAlchemy compiles it once: door events go through here a thousand times a second.
     """
     dialect = conn.dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    key = next(iter(table.primary_key.columns))
-    stmt = insert_fn(table).values(**values).on_conflict_do_nothing().returning(key)
-    return conn.execute(stmt).first() is not None
+    stmt = _IGNORING.get((dialect, table.name))
+    if stmt is None:
+        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        key = next(iter(table.primary_key.columns))
+        stmt = insert_fn(table).on_conflict_do_nothing().returning(key)
+        _IGNORING[(dialect, table.name)] = stmt
+    return conn.execute(stmt, values).first() is not None
+
+
+_IGNORING: dict[tuple[str, str], Any] = {}
 
 
 def idempotent(

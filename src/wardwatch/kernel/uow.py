@@ -8,7 +8,8 @@ than by review.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -58,6 +59,7 @@ class UnitOfWork:
         self._events: list[Event] = []
         self._committed = False
         self._conn: Connection | None = None
+        self._turn: AbstractContextManager[Any] | None = None
 
     @property
     def conn(self) -> Connection:
@@ -66,8 +68,18 @@ class UnitOfWork:
         return self._conn
 
     def __enter__(self) -> UnitOfWork:
-        self._conn = self.db.write_connection()
-        self._conn.begin()
+        turn = self.db.write_turn()
+        turn.__enter__()
+        try:
+            self._conn = self.db.write_connection()
+            self._conn.begin()
+        except BaseException:
+            if self._conn is not None:
+                self.db.release(self._conn)
+                self._conn = None
+            turn.__exit__(None, None, None)
+            raise
+        self._turn = turn
         return self
 
     def __exit__(
@@ -76,11 +88,14 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        conn = self._conn
-        self._conn = None
-        if conn is None:
-            return
-        self.db.release(conn)
+        conn, turn = self._conn, self._turn
+        self._conn = self._turn = None
+        try:
+            if conn is not None:
+                self.db.release(conn)
+        finally:
+            if turn is not None:
+                turn.__exit__(None, None, None)
 
     def audit(
         self,
@@ -99,6 +114,26 @@ class UnitOfWork:
     def emit(self, event_type: str, payload: dict[str, Any], key: str = "") -> None:
         """Queue an event; it is stored in the outbox in the same transaction."""
         self._events.append(Event(type=event_type, payload=payload, key=key))
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of this unit of work that may fail on its own without failing the rest.
+
+        On an exception, what the part wrote, and the audit entries and events it queued,
+        are undone and the exception propagates; the caller decides what to do instead
+        (a camera incident whose alert cannot be fired still delivers its notice).
+        """
+        records, events = len(self._records), len(self._events)
+        nested = self.conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            del self._records[records:]
+            del self._events[events:]
+            raise
+        nested.commit()
 
     def commit(self) -> None:
         if self._committed:
