@@ -3,13 +3,16 @@
 The camera's state is driven by the reports the analysis workers and the recorder send
 (the seam the real camera tests in ``test_health_cameras.py`` exercise end to end), so
 that the clock can be fixed: debounce, the 30-minute fallback rule and uptime are
-checked to the second.
+checked to the second. The supervisor hears of an incident through the real alert wing
+(its dispatcher ticked by hand, as in ``test_alerts_delivery.py``), or through the inbox
+directly when alerts are not dispatched or the alert wing fails.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,9 +20,12 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from support import World, build_world, ready_camera_body
+from test_alerts_support import Webhook, notices, receivers, webhook_server
+from test_alerts_support import advance as dispatch_after
+from wardwatch.alerts import store as alerts_store
 from wardwatch.audit import store as audit_store
 from wardwatch.health import store as health_store
 from wardwatch.health.incidents import open_incidents
@@ -31,15 +37,15 @@ from wardwatch.kernel.outbox import outbox
 DEBOUNCE_S = 60
 
 
-@pytest.fixture
-def world(database_url: str, tmp_path: Path, now: datetime) -> Iterator[World]:
+def incident_world(data: Path, database_url: str, now: datetime, alerts: dict[str, Any]) -> World:
     w = build_world(
-        tmp_path / "data",
+        data,
         database_url,
         now,
         auth={"mfa_required_roles": []},
         health={"incident_debounce_s": DEBOUNCE_S, "fallback_after_minutes": 30},
         metrics={"token": "scrape-token-for-tests"},
+        alerts=alerts,
     )
     w.add_user("sup_a", "facility_supervisor", "fac_a")
     w.add_user("sup_b", "facility_supervisor", "fac_b")
@@ -59,8 +65,36 @@ def world(database_url: str, tmp_path: Path, now: datetime) -> Iterator[World]:
             w.ids[key] = camera["id"]
     # As while recording: the recorder's stream states say whether video arrives.
     w.container.health.service.recording = lambda: True
+    return w
+
+
+@pytest.fixture
+def world(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path, now: datetime
+) -> Iterator[World]:
+    """Alerts dispatched (the default) unless the test passes other ``alerts`` settings.
+
+    The container is not started: the tests tick the dispatcher themselves.
+    """
+    w = incident_world(tmp_path / "data", database_url, now, getattr(request, "param", {}))
     yield w
     w.container.close()
+
+
+@pytest.fixture
+def hooked(database_url: str, tmp_path: Path, now: datetime) -> Iterator[tuple[World, Webhook]]:
+    """The facility supervisor's receiver also posts to a real webhook."""
+    with webhook_server() as hook:
+        w = incident_world(
+            tmp_path / "data",
+            database_url,
+            now,
+            {"receivers": receivers(facility_supervisor={"apprise": [hook.url("/supervisor")]})},
+        )
+        try:
+            yield w, hook
+        finally:
+            w.container.close()
 
 
 def jpeg() -> bytes:
@@ -136,6 +170,22 @@ def events(world: World, event_type: str) -> list[str]:
         return [r.body for r in conn.execute(select(outbox.c.body).where(outbox.c.type == event_type))]
 
 
+def health_alerts(world: World) -> list[Any]:
+    """The alerts camera incidents raised, oldest first."""
+    a = alerts_store.alerts.c
+    with world.container.db.read() as conn:
+        return list(
+            conn.execute(
+                select(alerts_store.alerts).where(a.source == "health").order_by(a.first_seen_at)
+            ).all()
+        )
+
+
+def kinds_about(world: World, username: str, *refs: str) -> list[str]:
+    """The kinds of the notices ``username`` got about these incidents or alerts, oldest first."""
+    return [n.kind for n in notices(world, username) if n.ref_id in refs]
+
+
 def open_fault(world: World, camera: str = "cam_a") -> dict[str, Any]:
     online(world, camera)
     picture(world, camera, HealthState.BLACK)
@@ -159,19 +209,49 @@ def test_an_incident_lives_from_debounce_to_a_confirmed_close_with_repair_and_fa
     assert events(world, "health.incident.opened")
     with world.client("sup_a") as sup:
         assert sup.put("/api/v1/auth/locale", json={"locale": "vi"}).status_code in (200, 204)
-        inbox = sup.get("/api/v1/inbox").json()
-        notice = next(n for n in inbox if n["kind"] == "camera_incident")
-        assert notice["ref_id"] == row.id and "cam_a" in notice["title"]
-        assert "hình đen" in notice["body"], "the fault is named in the reader's language"
+        # The opening is a blue alert, with the incident and its keyframe as evidence.
+        [listed] = sup.get("/api/v1/alerts", params={"source": "health"}).json()
+        alert = sup.get(f"/api/v1/alerts/{listed['id']}").json()
+        assert (alert["severity"], alert["status"], alert["rule_id"]) == ("blue", "firing", "camera.incident")
+        assert alert["labels"] == {
+            "camera_id": world.ids["cam_a"],
+            "camera": "cam_a",
+            "incident_id": row.id,
+            "fault": "black",
+        }
+        assert alert["event_ids"] == [f"incident:{row.id}", f"evidence:{row.evidence_id}"]
+        assert datetime.fromisoformat(alert["starts_at"]) == row.fault_started_at
+        assert alert["measures"] == {"minutes_out": 1.0}
+        assert "cam_a" in alert["titles"]["en"] and "Facility fac_a" in alert["titles"]["en"]
+        assert "black or blank picture" in alert["titles"]["en"]
+        assert "hình đen" in alert["titles"]["vi"] and "cam_a" in alert["titles"]["zh-Hans"]
+        shot = sup.get(f"/api/v1/health/evidence/{row.evidence_id}")
+        assert shot.status_code == 200 and shot.content[:2] == b"\xff\xd8", "the evidence exists"
+        assert kinds_about(world, "sup_a", row.id, alert["id"]) == [], "grouped: nothing before group_wait"
+        dispatch_after(world, 30)  # blue's group_wait
+        assert kinds_about(world, "sup_a", row.id, alert["id"]) == ["alert_firing"], "told once, routed"
+        notice = next(n for n in sup.get("/api/v1/inbox").json() if n["ref_id"] == alert["id"])
+        assert "cam_a" in notice["title"] and "hình đen" in notice["title"], "in the reader's language"
+        [opened] = audit(world, "incident.open")
+        assert json.loads(opened.details)["notice"] == "alert"
         # Half an hour without the camera: the supervisor is told a fallback measure is due.
         advance(world, 31 * 60)
         check(world)
-        assert any(n["kind"] == "camera_fallback_due" for n in sup.get("/api/v1/inbox").json())
+        assert kinds_about(world, "sup_a", row.id) == ["camera_fallback_due"], "a to-do, kept in the inbox"
         picture(world, "cam_a", HealthState.OK)
+        recovered_at = world.clock.now()
         incident = sup.get(f"/api/v1/incidents/{row.id}").json()
         assert incident["status"] == "recovered" and incident["fallback_required"] is True
         assert events(world, "health.incident.recovered")
-        assert any(n["kind"] == "camera_recovered" for n in sup.get("/api/v1/inbox").json())
+        resolved = sup.get(f"/api/v1/alerts/{alert['id']}").json()
+        assert resolved["status"] == "resolved"
+        assert datetime.fromisoformat(resolved["resolved_at"]) == recovered_at, "as of the recovery"
+        dispatch_after(world, 1)
+        assert kinds_about(world, "sup_a", row.id, alert["id"]) == [
+            "alert_firing",
+            "camera_fallback_due",
+            "alert_resolved",
+        ], "the recovery comes through the routing, not as a second notice"
 
         refused = sup.post(f"/api/v1/incidents/{row.id}/close", json={})
         assert refused.status_code == 422
@@ -207,6 +287,89 @@ def test_an_incident_lives_from_debounce_to_a_confirmed_close_with_repair_and_fa
         assert audit(world, action), action
     [close] = audit(world, "incident.close")
     assert close.actor == f"user:{world.users['sup_a']}" and close.scope == world.ids["fac_a"]
+
+
+def test_an_incident_alert_is_routed_like_any_blue_alert_to_a_webhook_and_escalates(
+    hooked: tuple[World, Webhook],
+) -> None:
+    world, hook = hooked
+    incident = open_fault(world)
+    [alert] = health_alerts(world)
+    dispatch_after(world, 30)
+    [posted] = hook.to("/supervisor")
+    assert "cam_a" in posted["title"] and "Facility fac_a" in posted["title"]
+    assert kinds_about(world, "sup_a", incident["id"], alert.id) == ["alert_firing"]
+    # Nobody acknowledged it within blue's hour: the legal representative is told.
+    dispatch_after(world, 3600)
+    assert kinds_about(world, "legal_a", alert.id) == ["alert_escalated"]
+    assert kinds_about(world, "sup_a", incident["id"], alert.id) == ["alert_firing"]
+
+
+def broken(real: Callable[..., Any]) -> Callable[..., Any]:
+    """The real alert service call, then a statement the database refuses (aborting, on PostgreSQL)."""
+
+    def call(uow: Any, *args: Any) -> Any:
+        real(uow, *args)
+        uow.conn.execute(text("SELECT missing FROM no_such_table"))
+
+    return call
+
+
+def test_when_the_alert_wing_fails_the_supervisor_is_told_directly_and_nothing_is_lost(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = world.container.alerts
+    with monkeypatch.context() as patch, caplog.at_level(logging.CRITICAL):
+        patch.setattr(service, "fire", broken(service.fire))
+        incident = open_fault(world)
+    assert any("could not be fired" in r.getMessage() for r in caplog.records), "loudly"
+    assert health_alerts(world) == [] and audit(world, "alert.fire") == [], "the alert's part is undone"
+    assert events(world, "alerts.alert.fired") == []
+    assert json.loads(audit(world, "incident.open")[0].details)["notice"] == "inbox"
+    assert kinds_about(world, "sup_a", incident["id"]) == ["camera_incident"]
+    picture(world, "cam_a", HealthState.OK)  # no alert to resolve: the recovery is told directly too
+    assert kinds_about(world, "sup_a", incident["id"]) == ["camera_incident", "camera_recovered"]
+
+    # It recurs with the alert wing working: routed, no direct notice.
+    picture(world, "cam_a", HealthState.BLACK)
+    advance(world, DEBOUNCE_S)
+    assert check(world) == 1
+    [alert] = health_alerts(world)
+    assert alert.status == "firing" and alert.labels["incident_id"] == incident["id"]
+    assert kinds_about(world, "sup_a", incident["id"]) == ["camera_incident", "camera_recovered"]
+    # Resolving fails at the recovery: the state change and the recovery still count.
+    with monkeypatch.context() as patch, caplog.at_level(logging.CRITICAL):
+        patch.setattr(service, "resolve", broken(service.resolve))
+        picture(world, "cam_a", HealthState.OK)
+    assert any("could not be resolved" in r.getMessage() for r in caplog.records)
+    [row] = incidents(world, "cam_a")
+    assert row.status == "recovered"
+    with world.client("sup_a") as sup:
+        assert sup.get(f"/api/v1/cameras/{world.ids['cam_a']}/health").json()["state"] == "ok"
+    assert [a.status for a in health_alerts(world)] == ["firing"]
+    assert kinds_about(world, "sup_a", incident["id"]) == ["camera_incident", *["camera_recovered"] * 2]
+    assert json.loads(audit(world, "incident.recover")[-1].details)["notice"] == "inbox"
+
+
+@pytest.mark.parametrize("world", [{"dispatch": False}], indirect=True)
+def test_without_alert_dispatch_the_inbox_notices_are_direct_and_no_alert_is_raised(world: World) -> None:
+    incident = open_fault(world)
+    with world.client("sup_a") as sup:
+        assert sup.put("/api/v1/auth/locale", json={"locale": "vi"}).status_code in (200, 204)
+        notice = next(n for n in sup.get("/api/v1/inbox").json() if n["kind"] == "camera_incident")
+        assert notice["ref_id"] == incident["id"] and "cam_a" in notice["title"]
+        assert "hình đen" in notice["body"], "the fault is named in the reader's language"
+        assert sup.get("/api/v1/alerts").json() == []
+    picture(world, "cam_a", HealthState.OK)
+    dispatch_after(world, 60)  # even were the dispatcher run, there is nothing to send twice
+    assert kinds_about(world, "sup_a", incident["id"]) == ["camera_incident", "camera_recovered"]
+    assert health_alerts(world) == []
+
+
+def test_the_rule_engines_start_leaves_incident_alerts_firing(world: World) -> None:
+    open_fault(world)
+    world.container.rules.service.start()  # adopts or resolves the open alerts it does not hold
+    assert [(a.source, a.status) for a in health_alerts(world)] == [("health", "firing")]
 
 
 def test_a_recovery_within_the_fallback_time_needs_only_the_repair_record(world: World) -> None:
@@ -248,6 +411,8 @@ def test_repeats_of_a_fault_reopen_the_same_incident_and_a_closed_one_is_never_r
         kinds = [e["kind"] for e in sup.get(f"/api/v1/incidents/{first['id']}").json()["timeline"]]
     assert kinds.count("recurred") == 3 and kinds.count("recovered") == 3
     assert kinds[-1] == "fault_changed"
+    [alert] = health_alerts(world)
+    assert (alert.status, alert.trigger_count) == ("firing", 4), "each recurrence re-triggers one alert"
     picture(world, "cam_a", HealthState.OK)
     online(world, "cam_a")
     with world.client("sup_a") as sup:
@@ -260,6 +425,7 @@ def test_repeats_of_a_fault_reopen_the_same_incident_and_a_closed_one_is_never_r
     advance(world, DEBOUNCE_S)
     check(world)
     assert [r.status for r in incidents(world, "cam_a")] == ["closed", "open"]
+    assert [a.status for a in health_alerts(world)] == ["resolved", "firing"], "a new incident, a new alert"
 
 
 def test_incidents_are_scoped_to_the_facility_and_managing_needs_the_permission(world: World) -> None:

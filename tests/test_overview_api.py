@@ -67,7 +67,9 @@ def world(database_url: str, tmp_path: Path, now: datetime) -> Iterator[World]:
 
 def seed(world: World) -> None:
     """a1 fine; a2 offline long enough for an incident; a3 black, then fine again (recovered);
-    a5 black too briefly for one; a2x never heard from; b1 fine. Alerts of all colours."""
+    a5 black too briefly for one; a2x never heard from; b1 fine. Alerts of all colours.
+
+    Each incident raises a blue alert: a2's still fires, a3's was resolved by its recovery."""
     for camera in ("a1", "a2", "a3", "a5", "b1"):
         online(world, camera)
     recorder(world, "a2", "offline")
@@ -98,7 +100,7 @@ def test_counts_per_facility_are_summed_up_the_tree_the_caller_sees(world: World
     assert list(nodes) == [dist_a, fac_a, fac_a2], "depth first, siblings by name"
     assert nodes[fac_a]["cameras"] == {"total": 4, "online": 2, "offline": 1, "impaired": 1, "unknown": 0}
     assert nodes[fac_a]["incidents"] == {"open": 1, "recovered": 1}
-    assert nodes[fac_a]["alerts"] == {"red": 1, "yellow": 1, "blue": 0}
+    assert nodes[fac_a]["alerts"] == {"red": 1, "yellow": 1, "blue": 1}, "a2's incident is a blue alert"
     assert nodes[fac_a]["duty"] == {"facilities": 1, "covered": 1, "uncovered": 0, "on_duty": 1}
     assert nodes[fac_a]["timezone"] == "Asia/Ho_Chi_Minh" and nodes[fac_a]["facilities"] == 1
     assert nodes[fac_a2]["cameras"] == {"total": 1, "online": 0, "offline": 0, "impaired": 0, "unknown": 1}
@@ -108,14 +110,14 @@ def test_counts_per_facility_are_summed_up_the_tree_the_caller_sees(world: World
     assert (district["kind"], district["facilities"], district["timezone"]) == ("district", 2, None)
     assert district["cameras"] == {"total": 5, "online": 2, "offline": 1, "impaired": 1, "unknown": 1}
     assert district["incidents"] == {"open": 1, "recovered": 1}
-    assert district["alerts"] == {"red": 1, "yellow": 1, "blue": 1}
+    assert district["alerts"] == {"red": 1, "yellow": 1, "blue": 2}
     assert district["duty"] == {"facilities": 2, "covered": 1, "uncovered": 1, "on_duty": 1}
 
     everything = overview(world, "admin")
     root = everything[world.ids["root"]]
     assert root["facilities"] == 3 and root["parent_id"] is None
     assert root["cameras"]["total"] == 6 and root["cameras"]["online"] == 3
-    assert root["alerts"] == {"red": 2, "yellow": 1, "blue": 1}
+    assert root["alerts"] == {"red": 2, "yellow": 1, "blue": 2}
     assert everything[dist_a] == district, "a subtree sums the same for everyone who sees all of it"
 
 

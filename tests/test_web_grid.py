@@ -160,10 +160,11 @@ def test_overview_counts_the_seeded_world_and_shows_only_the_callers_nodes(page:
     expect(rows).to_have_count(3)
     assert [r.get_attribute("data-node") for r in rows.all()] == [ids["dist_a"], ids["fac_a"], ids["fac_a2"]]
     expect(page.locator(f"#overview tr[data-node='{ids['fac_b']}']")).to_have_count(0)
+    # Blue at A2: the R6 alert and the offline camera's incident alert.
     expected = {
         ids["fac_a"]: ["4", "0", "0", "0", "1", "1", "0"],
-        ids["fac_a2"]: ["0", "1", "0", "1", "0", "0", "1"],
-        ids["dist_a"]: ["4", "1", "0", "1", "1", "1", "1"],
+        ids["fac_a2"]: ["0", "1", "0", "1", "0", "0", "2"],
+        ids["dist_a"]: ["4", "1", "0", "1", "1", "1", "2"],
     }
     for node_id, values in expected.items():
         for column, value in enumerate(values):
@@ -256,6 +257,8 @@ def test_a_four_tile_grid_plays_shows_health_flags_a_breach_and_opens_full_scree
     tiles.nth(2).locator("a.tile-open").focus()
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/#/camera/{site.cameras[2]}")
+    # The hash changes before the router has swapped the grid for the single camera.
+    expect(page.locator("#live-grid .tile")).to_have_count(1)
     expect(page.locator("#live-grid .tile")).to_have_attribute("data-status", "playing", timeout=30_000)
     expect(page.locator("#camera-health")).to_have_attribute("data-health", "ok")
     expect(page.locator("#flag-breach")).to_be_visible()

@@ -286,7 +286,7 @@ def build_container(
         silences=alerts.silences,
         alert_dispatcher=alerts.dispatcher,
         duty=DutyService(deps, registry, accounts, inbox),
-        health=build_health(deps, registry, roles, inbox, views, bus),
+        health=build_health(deps, registry, roles, inbox, views, bus, alerts.service),
         rules=build_rules(deps, access, alerts.service, registry, bus),
     )
     # Breach reports cite exported clips; the media wing says whose camera a clip is.

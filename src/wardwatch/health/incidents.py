@@ -2,8 +2,27 @@
 
 One incident per camera at a time. A fault that comes back while the incident is still
 unclosed reopens it (a timeline entry, not a new incident); a different fault joins it.
-The facility supervisor hears of the opening, the recovery and, once the outage passes
-``fallback_after_minutes`` without a fallback measure on record, that one is due.
+
+How the facility supervisor hears of it, each in the incident change's own unit of work:
+
+- **Opening and recurring** fire a blue alert (``health.alerting``), which the alert
+  routing delivers like any other: by default to the facility supervisor's inbox, and to
+  whatever e-mail, webhook or MQTT receivers blue has, with grouping and escalation. The
+  direct ``camera_incident`` notice is the fallback, delivered only when the alert path
+  will not notify: alerts not dispatched by this server (``alerts.dispatch`` off), the
+  alert wing failing (logged as critical; its part of the transaction is undone), or an
+  alert that was still firing (an update notifies nobody). Never both; and where the
+  routing reaches nobody, its own fallback receiver is told. (A silence on blue, or a
+  receiver without the inbox, is a person's deliberate choice, not a lost notice.)
+- **Recovery** resolves that alert as of the recovery; the routing's "resolved"
+  notification tells the supervisor. The direct ``camera_recovered`` notice follows the
+  same rule: only when no alert of the incident was resolved and dispatched, so whoever
+  heard of the opening directly hears of the recovery the same way. (A receiver with
+  ``send_resolved: false`` is a deliberate choice not to hear of recoveries.)
+- **Fallback due** (the outage passed ``fallback_after_minutes`` without a fallback
+  measure on record) stays a direct ``camera_fallback_due`` notice: it is a to-do for the
+  supervisor on this incident, not a new condition to route or escalate (an operating
+  room's outage without a fallback is what rule R9 raises an alert for).
 
 Closing is a person's confirmation and needs a repair record (what was done, by whom)
 and, when the camera was out longer than ``fallback_after_minutes``, the fallback
@@ -23,8 +42,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from wardwatch.alerts.inbox import Inbox, NoticeKind
+from wardwatch.alerts.service import AlertService
 from wardwatch.authz.principal import Principal
 from wardwatch.health import store
+from wardwatch.health.alerting import IncidentAlerts
 from wardwatch.health.model import (
     FAULTS,
     Assessment,
@@ -100,6 +121,11 @@ def open_incidents(conn: Connection, node_paths: list[str]) -> list[IncidentSumm
     ]
 
 
+def _notice(routed: bool) -> str:
+    """How the supervisor was told, for the audit entry: the alert routing or the inbox directly."""
+    return "alert" if routed else "inbox"
+
+
 def _lock_row(conn: Connection, incident_id: str) -> DbRow | None:
     query = select(store.incidents).where(I.id == incident_id)
     if conn.dialect.name == "postgresql":
@@ -114,11 +140,13 @@ class IncidentService:
         registry: RegistryService,
         inbox: Inbox,
         cameras: Callable[[str], CameraInfo | None],
+        alerts: AlertService | None = None,
     ) -> None:
         self.deps = deps
         self.registry = registry
         self.inbox = inbox
         self.cameras = cameras
+        self.alerting = IncidentAlerts(deps, alerts)
 
     @property
     def debounce(self) -> timedelta:
@@ -151,11 +179,16 @@ class IncidentService:
                 .values(status=IncidentStatus.RECOVERED.value, recovered_at=now)
             )
             self._event(uow, row.id, IncidentEventKind.RECOVERED, ACTOR, now, {"evidence_id": evidence_id})
+            routed = self.alerting.resolve(uow, row, list(row.faults), now)
+            if not routed:
+                self._notify(uow, row, NoticeKind.CAMERA_RECOVERED, "info")
             self._audit(
-                uow, "incident.recover", row, {"outage_s": (now - row.fault_started_at).total_seconds()}
+                uow,
+                "incident.recover",
+                row,
+                {"outage_s": (now - row.fault_started_at).total_seconds(), "notice": _notice(routed)},
             )
             uow.emit("health.incident.recovered", self._payload(row, now), key=row.camera_id)
-            self._notify(uow, row, NoticeKind.CAMERA_RECOVERED, "info")
         elif state in FAULTS and row.status == IncidentStatus.OPEN.value and state.value not in row.faults:
             uow.conn.execute(
                 update(store.incidents).where(I.id == row.id).values(faults=[*row.faults, state.value])
@@ -233,9 +266,16 @@ class IncidentService:
                 now,
                 {"fault": current.state, "reason": current.reason, "evidence_id": current.evidence_id},
             )
-            self._audit(uow, "incident.open", row, {"fault": current.state, "reason": current.reason})
+            routed = self._alert(uow, row, current.state, current.fault_since, current.evidence_id, now)
+            if not routed:
+                self._notify(uow, row, NoticeKind.CAMERA_INCIDENT, "warning")
+            self._audit(
+                uow,
+                "incident.open",
+                row,
+                {"fault": current.state, "reason": current.reason, "notice": _notice(routed)},
+            )
             uow.emit("health.incident.opened", self._payload(row, now), key=row.camera_id)
-            self._notify(uow, row, NoticeKind.CAMERA_INCIDENT, "warning")
             uow.commit()
         log.warning(
             "camera incident opened", extra={"incident_id": incident_id, "camera_id": state.camera_id}
@@ -261,9 +301,11 @@ class IncidentService:
                 now,
                 {"fault": state.state, "reason": state.reason, "evidence_id": state.evidence_id},
             )
-            self._audit(uow, "incident.recur", row, {"fault": state.state})
+            routed = self._alert(uow, row, state.state, state.fault_since, state.evidence_id, now)
+            if not routed:
+                self._notify(uow, row, NoticeKind.CAMERA_INCIDENT, "warning")
+            self._audit(uow, "incident.recur", row, {"fault": state.state, "notice": _notice(routed)})
             uow.emit("health.incident.recurred", self._payload(row, now), key=row.camera_id)
-            self._notify(uow, row, NoticeKind.CAMERA_INCIDENT, "warning")
             uow.commit()
         return 1
 
@@ -328,8 +370,33 @@ class IncidentService:
             "at": now.isoformat(),
         }
 
+    def _facility_name(self, conn: Connection, row: DbRow) -> str:
+        node = self.registry.node(conn, row.facility_id)
+        return node.name if node is not None else str(row.facility_id)
+
+    def _alert(
+        self,
+        uow: UnitOfWork,
+        row: DbRow,
+        fault: str,
+        started: datetime,
+        evidence_id: str | None,
+        now: datetime,
+    ) -> bool:
+        """Fire the (re)opened incident's alert; True when the routing will notify the supervisor."""
+        if not self.alerting.routed:
+            return False
+        return self.alerting.fire(
+            uow,
+            row,
+            fault=fault,
+            facility=self._facility_name(uow.conn, row),
+            starts_at=started,
+            evidence_id=evidence_id,
+            now=now,
+        )
+
     def _notify(self, uow: UnitOfWork, row: DbRow, kind: NoticeKind, severity: str) -> None:
-        node = self.registry.node(uow.conn, row.facility_id)
         timezone = self.registry.facility_timezone(uow.conn, row.facility_id) or "UTC"
         try:
             zone = ZoneInfo(timezone)
@@ -342,7 +409,7 @@ class IncidentService:
             kind=kind,
             params={
                 "camera": row.camera_name,
-                "facility": node.name if node is not None else row.facility_id,
+                "facility": self._facility_name(uow.conn, row),
                 "since": row.fault_started_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                 "minutes": int(self.deps.settings.health.fallback_after_minutes),
                 # In every language: the inbox shows each reader theirs.

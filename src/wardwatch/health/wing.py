@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from wardwatch.alerts.inbox import Inbox
+from wardwatch.alerts.service import AlertService
 from wardwatch.authz.model import RoleCatalog
 from wardwatch.authz.principal import Principal
 from wardwatch.health.evidence import EvidenceStore
@@ -132,9 +133,11 @@ def build_health(
     inbox: Inbox,
     views: ViewSessions,
     bus: EventBus,
+    alerts: AlertService | None = None,
 ) -> HealthWing:
+    """The wing; with ``alerts``, incidents reach the supervisor through the alert routing."""
     service = HealthService(deps, registry, roles)
-    incidents = IncidentService(deps, registry, inbox, service.camera)
+    incidents = IncidentService(deps, registry, inbox, service.camera, alerts)
     service.on_change.append(incidents.on_state)
     wing = HealthWing(deps, service, incidents, EvidenceStore(deps, registry, views))
     bus.subscribe("health-stream-status", service.on_stream_status, types=["media.stream.status"])

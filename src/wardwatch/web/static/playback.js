@@ -395,10 +395,15 @@ export async function mount(main, ctx, match, query) {
         )
       : Promise.resolve(null);
     // Alerts come from rules over a facility's door events and schedule, not from one
-    // camera: the camera's facility's alerts are shown, within the range.
+    // camera: the camera's facility's alerts are shown, within the range. Camera incidents'
+    // own alerts (source "health") are left out: this camera's are its incident lane, and
+    // another camera's outage is not on this one's timeline.
     const fetchAlerts = ctx.can("alert.read")
       ? api(`/api/v1/alerts?${new URLSearchParams({ facility_id: camera.facility_id, limit: "500" })}`).then((rows) =>
-          rows.map((a) => ({ ...a, start: a.starts_at, end: a.resolved_at })).filter((a) => overlaps(a.start, a.end)),
+          rows
+            .filter((a) => a.source !== "health")
+            .map((a) => ({ ...a, start: a.starts_at, end: a.resolved_at }))
+            .filter((a) => overlaps(a.start, a.end)),
         )
       : Promise.resolve(null);
     const [incidents, alerts] = await Promise.all([
