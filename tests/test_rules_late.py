@@ -93,7 +93,7 @@ def test_every_alert_stores_the_rules_id_version_hash_measures_and_evidence(worl
     assert detail["measures"] == {"unlicensed_entries": 2}
     assert detail["event_ids"] == [first, second]
     assert detail["labels"] == {"day": "2026-03-10", "person": "P-SUSP"}
-    assert set(listed) == {f"R{n}" for n in range(1, 9)}
+    assert set(listed) == {f"R{n}" for n in range(1, 10)}
     assert listed["R4"]["hash"] == rule.hash and listed["R4"]["severity"] == "red"
     assert one["canonical"]["id"] == "R4" and one["titles"]["zh-Hans"]
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"

@@ -63,3 +63,20 @@ def test_a_facility_with_one_operating_room_skips_what_needs_two() -> None:
     assert plan.skipped == ["R2"] and plan.expected == {"R4": 1}
     with pytest.raises(ValueError, match="unknown violations: R99"):
         sim.plan_day(date(2026, 3, 9), ["R99"], rooms=1, tag="X")
+
+
+def test_the_ledger_and_the_rules_agree_on_who_was_licensed_on_a_day_before_the_import(world) -> None:
+    """The register is put on record on 10 March and the day replayed is the 9th: the crew,
+    licensed since 2020, were licensed that day in the entry ledger as in the rules (no R4),
+    and the one stranger let in is the one R4 names."""
+    plan = run_day(world, ["R4"])
+    assert raised(world) == plan.expected == {"R4": 1}
+    with world.client("admin") as admin:
+        entries = admin.get(
+            "/api/v1/entries", params={"facility_id": world.ids["fac_a"], "date": "2026-03-09", "limit": 500}
+        ).json()
+    crew = {p.person_id for p in plan.people}
+    problems = {(e["person_id"] in crew, e["licence_problem"]) for e in entries}
+    assert (True, None) in problems and not any(known and problem for known, problem in problems)
+    [alert] = alerts(world, "R4")
+    assert alert.labels["person"].endswith("VISITOR")

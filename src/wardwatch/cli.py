@@ -150,6 +150,8 @@ def _serve(settings: Settings, banner: Callable[[], None] | None = None) -> None
             log_config=None,
             access_log=False,
             proxy_headers=False,
+            # A stop must not wait on open live views: they are told to close, then cut.
+            timeout_graceful_shutdown=10,
         )
     finally:
         container.close()
@@ -456,6 +458,47 @@ def bench_live(
     guarded(run)
 
 
+@bench_app.command("rules")
+def bench_rules(
+    events: Annotated[int, typer.Option("--events", help="Door events to stream, in all.")] = 60_000,
+    rate: Annotated[float, typer.Option("--rate", help="Door events per second, in all.")] = 1000,
+    path: Annotated[
+        str, typer.Option("--path", help="mqtt, http, or both (half the clinics each).")
+    ] = "both",
+    facilities: Annotated[int, typer.Option("--facilities", help="Clinics with a terminal each.")] = 100,
+    http_interval: Annotated[
+        float, typer.Option("--http-interval", help="Seconds between an HTTP terminal's batches.")
+    ] = 0.5,
+    mqtt_host: Annotated[str, typer.Option("--mqtt-host", help="The broker.")] = "127.0.0.1",
+    mqtt_port: Annotated[int, typer.Option("--mqtt-port", help="The broker's port.")] = 1883,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+) -> None:
+    """Door and schedule events through the real ingest path into alerts, against the issue's targets."""
+    from wardwatch.bench.rules import run_rules_bench  # noqa: PLC0415
+
+    def run() -> None:
+        def progress(message: str) -> None:
+            if not as_json:
+                err.print(message, markup=False)
+
+        try:
+            result = run_rules_bench(
+                events=events,
+                rate=rate,
+                path=path,
+                facilities=facilities,
+                http_interval_s=http_interval,
+                mqtt_host=mqtt_host,
+                mqtt_port=mqtt_port,
+                progress=progress,
+            )
+        except RuntimeError as exc:
+            _fail(str(exc))
+        sys.stdout.write(json.dumps(result) + "\n")
+
+    guarded(run)
+
+
 @sim_app.command("cameras")
 def sim_cameras(
     count: Annotated[int, typer.Option("--count", help="How many cameras.")] = 4,
@@ -468,11 +511,15 @@ def sim_cameras(
     fps: Annotated[int, typer.Option(help="Frames per second.")] = 25,
     scene: Annotated[str, typer.Option(help="corridor, moving, dark, yard or mixed.")] = "mixed",
     credentials: Annotated[str | None, typer.Option(help="user:password required by every camera.")] = None,
+    parent_pid: Annotated[
+        int | None, typer.Option("--parent-pid", hidden=True, help="Stop when this parent process is gone.")
+    ] = None,
 ) -> None:
     """Serve simulated RTSP cameras until interrupted (Ctrl-C)."""
     from wardwatch.sim.control import ControlServer  # noqa: PLC0415
     from wardwatch.sim.fleet import fleet, parse_resolution  # noqa: PLC0415
     from wardwatch.sim.loops import default_cache_dir  # noqa: PLC0415
+    from wardwatch.sim.process import wait_for_stop  # noqa: PLC0415
     from wardwatch.sim.server import CameraFarm  # noqa: PLC0415
 
     def run() -> None:
@@ -502,7 +549,7 @@ def sim_cameras(
             urls = "  ".join(url for url in (row["main_url"], row["sub_url"]) if url)
             out.print(f"  {row['name']}: {urls}", markup=False)
         try:
-            threading.Event().wait()
+            wait_for_stop(parent_pid)
         except KeyboardInterrupt:
             pass
         finally:

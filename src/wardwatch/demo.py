@@ -240,7 +240,31 @@ def seed(
                     )
     result.accounts = _seed_accounts(container, result)
     _seed_roster(container, admin, result)
+    _theatre_supervision(container, admin, result)
     return result
+
+
+def _theatre_supervision(container: Container, admin: Principal, seed_: DemoSeed) -> None:
+    """The facility supervisor also supervises the Hà Nội clinic and hospital, whose replayed
+    theatre days raise the blue alerts, and the legal representative also answers for the
+    hospital (granted as an administrator would, on the record)."""
+    with container.db.read() as conn:
+        user_id = container.accounts.users_matching(conn, ["facility.supervisor"])["facility.supervisor"]
+        legal_id = container.accounts.users_matching(conn, ["legal.rep"])["legal.rep"]
+    for key in ("HN:medical_aesthetics_clinic", "HN:hospital"):
+        container.accounts.grant(
+            admin, BindingCreate(user_id=user_id, node_id=seed_.facilities[key], role="facility_supervisor")
+        )
+    # The hospital's yellow alerts need a legal representative too.
+    container.accounts.grant(
+        admin,
+        BindingCreate(user_id=legal_id, node_id=seed_.facilities["HN:hospital"], role="legal_representative"),
+    )
+    for username, extra in (
+        ("facility.supervisor", " + Phòng khám thẩm mỹ, Bệnh viện đa khoa Quận Đống Đa"),
+        ("legal.rep", " + Bệnh viện đa khoa Quận Đống Đa"),
+    ):
+        next(a for a in seed_.accounts if a.username == username).node_name += extra
 
 
 def _seed_accounts(container: Container, seed_: DemoSeed) -> list[DemoAccount]:

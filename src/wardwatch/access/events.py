@@ -27,12 +27,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from wardwatch.access import places, store
 from wardwatch.access.model import DoorResult, local_day
@@ -43,11 +45,12 @@ from wardwatch.alerts.inbox import Inbox, NoticeKind
 from wardwatch.authz.principal import Principal
 from wardwatch.kernel.actor import system_actor
 from wardwatch.kernel.bus import Event
+from wardwatch.kernel.db import DbRow
 from wardwatch.kernel.deps import Deps
 from wardwatch.kernel.errors import Invalid
 from wardwatch.kernel.i18n import catalog, t
 from wardwatch.kernel.ids import new_id
-from wardwatch.kernel.outbox import insert_ignore, store_events
+from wardwatch.kernel.outbox import store_events
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +121,93 @@ def fingerprint(event: DoorEventIn, door_id: str) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
+_COUNTED = (
+    "high_serial",
+    "last_seen_at",
+    "last_event_at",
+    "events_accepted",
+    "events_duplicate",
+    "events_refused",
+    "events_lost",
+    "last_refusal_reason",
+    "last_refusal_at",
+)
+_COUNTERS = (
+    update(store.terminals)
+    .where(TM.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}") for name in _COUNTED})
+)
+"""A terminal's serial state and counters after a turn (executed for many terminals at once)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message from one terminal: an HTTP body or an MQTT message, with what it came by."""
+
+    terminal: TerminalRef
+    items: list[Any]
+    channel: str
+    source: str
+    topic_door: str | None = None
+
+
 @dataclass(frozen=True)
 class _Candidate:
     index: int
     event: DoorEventIn
     door: places.Door
+
+
+@dataclass
+class _Step:
+    """One serial of a terminal's turn: an event to store (with its row) or a refused one."""
+
+    serial: int
+    refused: bool
+    number: int
+    """Which message of the turn it came in."""
+    candidate: _Candidate | None
+    row: dict[str, Any] | None = None
+
+
+_ANNOUNCED = (
+    "id",
+    "terminal_id",
+    "serial",
+    "facility_id",
+    "door_id",
+    "person_id",
+    "credential_id",
+    "verify_mode",
+    "result",
+    "direction",
+    "channel",
+    "late",
+)
+"""The stored fields an accepted event's announcement carries as they are."""
+
+
+def _row(candidate: _Candidate, delivery: Delivery, now: datetime) -> dict[str, Any]:
+    """The door event's row as it will be stored (``late`` is set under the terminal's lock)."""
+    event, door = candidate.event, candidate.door
+    return {
+        "id": new_id(),
+        "terminal_id": delivery.terminal.id,
+        "serial": event.serial,
+        "facility_id": door.facility_id,
+        "door_id": door.id,
+        "person_id": event.person_id,
+        "credential_id": event.credential_id,
+        "verify_mode": event.verify_mode.value if event.verify_mode else None,
+        "result": event.result.value,
+        "direction": event.direction.value if event.direction else None,
+        "channel": delivery.channel,
+        "late": False,
+        "time": event.time,
+        "local_date": local_day(event.time, door.timezone),
+        "received_at": now,
+        "fingerprint": fingerprint(event, door.id),
+    }
 
 
 @dataclass
@@ -213,78 +298,224 @@ class DoorEvents:
         source: str,
         topic_door: str | None = None,
     ) -> IngestResult:
+        return self.ingest_many([Delivery(terminal, items, channel, source, topic_door)])[0]
+
+    def ingest_many(self, deliveries: Sequence[Delivery]) -> list[IngestResult]:
+        """Judge and store several messages in one transaction; one result per message, in order.
+
+        The MQTT subscriber hands over whatever arrived since its last turn: at a thousand
+        events a second from many terminals a transaction per message is what limits the
+        rate, not the work each event needs. A terminal's events are stored in serial order
+        across its messages, as if they had come as one batch.
+        """
         now = self.deps.clock.now()
-        outcome = _Outcome()
+        outcomes = [_Outcome() for _ in deliveries]
         with self.deps.db.read() as conn:
-            doors = places.doors(conn, terminal.door_ids)
-        candidates: list[_Candidate] = []
-        for index, item in enumerate(items):
-            candidate, refusal = self._judge(index, item, terminal, doors, topic_door, channel, now)
-            if refusal is not None:
-                outcome.refused.append(refusal)
-            if candidate is not None:
-                candidates.append(candidate)
+            doors = places.doors(conn, {d for delivery in deliveries for d in delivery.terminal.door_ids})
+        candidates: list[list[_Candidate]] = []
+        for delivery, outcome in zip(deliveries, outcomes, strict=True):
+            terminal = delivery.terminal
+            bound = {d: doors[d] for d in terminal.door_ids if d in doors}
+            judged: list[_Candidate] = []
+            for index, item in enumerate(delivery.items):
+                candidate, refusal = self._judge(
+                    index, item, terminal, bound, delivery.topic_door, delivery.channel, now
+                )
+                if refusal is not None:
+                    outcome.refused.append(refusal)
+                if candidate is not None:
+                    judged.append(candidate)
+            candidates.append(judged)
+        by_terminal: dict[str, list[int]] = {}
+        for number, delivery in enumerate(deliveries):
+            by_terminal.setdefault(delivery.terminal.id, []).append(number)
+        # Rows are made before the write transaction: the lock is held for the statements only.
+        steps = {
+            terminal_id: self._steps([(n, deliveries[n]) for n in numbers], candidates, outcomes, now)
+            for terminal_id, numbers in by_terminal.items()
+        }
+        late_after = self.deps.settings.access.late_after_s
         announce: list[Event] = []
         with self.deps.db.write() as conn:
-            state = conn.execute(select(store.terminals).where(TM.id == terminal.id).with_for_update()).one()
-            run = _Run(
-                terminal=terminal,
-                channel=channel,
-                now=now,
-                rooms=self.rooms.room_of_doors(conn, sorted({c.door.id for c in candidates})),
-                high=state.high_serial,
-                last_event_at=state.last_event_at,
-            )
-            # A refused event still used its serial: it was received, not lost.
-            steps: list[tuple[int, _Candidate | None]] = [(c.event.serial, c) for c in candidates]
-            steps += [(r.serial, None) for r in outcome.refused if r.serial is not None and _trackable(r)]
-            for serial, candidate in sorted(steps, key=lambda s: (s[0], s[1] is None)):
-                if candidate is None:
-                    self._track_serial(conn, run, serial, outcome)
-                else:
-                    announce += self._store_one(conn, run, candidate, outcome)
-            high, lost, last_event_at, lost_before = run.high, run.lost, run.last_event_at, state.events_lost
-            refused = len(outcome.refused)
-            values: dict[str, Any] = {
-                "high_serial": high,
-                "last_seen_at": now,
-                "last_event_at": last_event_at,
-                "events_accepted": state.events_accepted + outcome.accepted,
-                "events_duplicate": state.events_duplicate + outcome.duplicates,
-                "events_refused": state.events_refused + refused,
-                "events_lost": max(0, lost_before + lost),
-            }
-            if refused:
-                values["last_refusal_reason"] = outcome.refused[0].errors[0]["reason"]
-                values["last_refusal_at"] = now
-                self._store_refusals(conn, terminal.id, channel, source, items, outcome.refused, now)
-                announce.append(self._refused_event(terminal, outcome.refused, channel))
-            if outcome.lost:
-                announce.append(
-                    Event(
-                        "access.door_events.lost",
-                        {
-                            "terminal_id": terminal.id,
-                            "facility_id": terminal.facility_id,
-                            "ranges": [g.model_dump() for g in outcome.lost],
-                        },
-                        key=terminal.id,
-                    )
+            used = sorted({c.door.id for judged in candidates for c in judged})
+            rooms = self.rooms.room_of_doors(conn, used)
+            # Every terminal of the turn in one statement each way, not two per terminal.
+            locked = select(store.terminals).where(TM.id.in_(sorted(by_terminal))).order_by(TM.id)
+            states = {row.id: row for row in conn.execute(locked.with_for_update())}
+            rows: list[dict[str, Any]] = []
+            for terminal_id, mine in steps.items():
+                high = states[terminal_id].high_serial
+                for step in mine:
+                    if step.row is not None:
+                        behind = high is not None and step.serial < high
+                        step.row["late"] = behind or (now - step.row["time"]).total_seconds() > late_after
+                        rows.append(step.row)
+                    high = step.serial if high is None else max(high, step.serial)
+            inserted = self._insert_new(conn, rows)
+            earlier = self._fingerprints(conn, [r for r in rows if r["id"] not in inserted])
+            counters: list[dict[str, Any]] = []
+            for terminal_id, numbers in by_terminal.items():
+                events, values = self._store_terminal(
+                    conn,
+                    [(n, deliveries[n]) for n in numbers],
+                    steps[terminal_id],
+                    outcomes,
+                    rooms,
+                    now,
+                    states[terminal_id],
+                    inserted,
+                    earlier,
                 )
-            conn.execute(update(store.terminals).where(TM.id == terminal.id).values(**values))
+                announce += events
+                counters.append({"b_id": terminal_id, **{f"b_{k}": v for k, v in values.items()}})
+            conn.execute(_COUNTERS, counters)
             store_events(conn, announce)
         if announce and self.deps.relay is not None:
             self.deps.relay.notify()
+        for terminal_id, numbers in by_terminal.items():
+            self._after(
+                [deliveries[n] for n in numbers], [outcomes[n] for n in numbers], states[terminal_id], now
+            )
+        return [outcome.result() for outcome in outcomes]
+
+    def _steps(
+        self,
+        mine: list[tuple[int, Delivery]],
+        candidates: list[list[_Candidate]],
+        outcomes: list[_Outcome],
+        now: datetime,
+    ) -> list[_Step]:
+        """A terminal's events of a turn in serial order, each accepted one with its row made."""
+        steps: list[_Step] = []
+        for number, delivery in mine:
+            for c in candidates[number]:
+                steps.append(_Step(c.event.serial, False, number, c, _row(c, delivery, now)))
+            # A refused event still used its serial: it was received, not lost.
+            steps += [
+                _Step(r.serial, True, number, None)
+                for r in outcomes[number].refused
+                if r.serial is not None and _trackable(r)
+            ]
+        return sorted(steps, key=lambda s: (s.serial, s.refused, s.number))
+
+    @staticmethod
+    def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+        """Insert the rows no terminal serial already holds, in one statement; the ids inserted."""
+        if not rows:
+            return set()
+        dialect = conn.dialect.name
+        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert_fn(store.door_events).on_conflict_do_nothing().returning(DE.id)
+        return set(conn.execute(stmt, rows).scalars())
+
+    @staticmethod
+    def _fingerprints(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, int], str]:
+        """What is already stored under the (terminal, serial) of rows that were not inserted."""
+        found: dict[tuple[str, int], str] = {}
+        by_terminal: dict[str, set[int]] = {}
+        for row in rows:
+            by_terminal.setdefault(row["terminal_id"], set()).add(row["serial"])
+        for terminal_id, serials in by_terminal.items():
+            query = select(DE.serial, DE.fingerprint).where(
+                and_(DE.terminal_id == terminal_id, DE.serial.in_(sorted(serials)))
+            )
+            for serial, digest in conn.execute(query):
+                found[(terminal_id, serial)] = digest
+        return found
+
+    def _store_terminal(
+        self,
+        conn: Connection,
+        mine: list[tuple[int, Delivery]],
+        steps: list[_Step],
+        outcomes: list[_Outcome],
+        rooms: dict[str, str],
+        now: datetime,
+        state: DbRow,
+        inserted: set[str],
+        earlier: dict[tuple[str, int], str],
+    ) -> tuple[list[Event], dict[str, Any]]:
+        """One terminal's messages of a turn: the events to announce and its new counters."""
+        terminal = mine[0][1].terminal
+        run = _Run(
+            terminal=terminal,
+            channel=mine[0][1].channel,
+            now=now,
+            rooms=rooms,
+            high=state.high_serial,
+            last_event_at=state.last_event_at,
+        )
+        channels = {number: delivery.channel for number, delivery in mine}
+        announce: list[Event] = []
+        for step in steps:
+            run.channel = channels[step.number]
+            outcome = outcomes[step.number]
+            if step.candidate is None or step.row is None:
+                self._track_serial(conn, run, step.serial, outcome)
+            elif step.row["id"] in inserted:
+                announce += self._accepted(conn, run, step.candidate, step.row, outcome)
+            elif earlier.get((terminal.id, step.serial)) == step.row["fingerprint"]:
+                outcome.duplicates += 1
+            else:
+                outcome.refused.append(
+                    EventRefusal(
+                        index=step.candidate.index,
+                        serial=step.serial,
+                        errors=[_error("serial", "serial_reused")],
+                    )
+                )
+        accepted = sum(outcomes[n].accepted for n, _ in mine)
+        duplicates = sum(outcomes[n].duplicates for n, _ in mine)
+        refused = [r for n, _ in mine for r in outcomes[n].refused]
+        values: dict[str, Any] = {
+            "high_serial": run.high,
+            "last_seen_at": now,
+            "last_event_at": run.last_event_at,
+            "events_accepted": state.events_accepted + accepted,
+            "events_duplicate": state.events_duplicate + duplicates,
+            "events_refused": state.events_refused + len(refused),
+            "events_lost": max(0, state.events_lost + run.lost),
+            "last_refusal_reason": refused[0].errors[0]["reason"] if refused else state.last_refusal_reason,
+            "last_refusal_at": now if refused else state.last_refusal_at,
+        }
+        for number, delivery in mine:
+            outcome = outcomes[number]
+            if outcome.refused:
+                self._store_refusals(
+                    conn, terminal.id, delivery.channel, delivery.source, delivery.items, outcome.refused, now
+                )
+                announce.append(self._refused_event(terminal, outcome.refused, delivery.channel))
+        lost = [g for n, _ in mine for g in outcomes[n].lost]
+        if lost:
+            announce.append(
+                Event(
+                    "access.door_events.lost",
+                    {
+                        "terminal_id": terminal.id,
+                        "facility_id": terminal.facility_id,
+                        "ranges": [g.model_dump() for g in lost],
+                    },
+                    key=terminal.id,
+                )
+            )
+        return announce, values
+
+    def _after(self, mine: list[Delivery], outcomes: list[_Outcome], state: DbRow, now: datetime) -> None:
+        """After the commit: say out loud what was refused or lost, and tell the supervisor."""
+        terminal = mine[0].terminal
+        refused = sum(len(o.refused) for o in outcomes)
+        lost = [g for o in outcomes for g in o.lost]
         if refused:
+            channels = sorted({d.channel for d in mine})
             log.warning(
                 "door events refused",
-                extra={"terminal_id": terminal.id, "refused": refused, "channel": channel},
+                extra={"terminal_id": terminal.id, "refused": refused, "channel": ",".join(channels)},
             )
             self._tell_supervisor(
                 terminal, NoticeKind.TERMINAL_EVENTS_REFUSED, {"count": refused}, state.last_refusal_at, now
             )
-        if outcome.lost:
-            count = sum(g.last_serial - g.first_serial + 1 for g in outcome.lost)
+        if lost:
+            count = sum(g.last_serial - g.first_serial + 1 for g in lost)
             log.warning("door events possibly lost", extra={"terminal_id": terminal.id, "serials": count})
             self._tell_supervisor(
                 terminal,
@@ -293,61 +524,20 @@ class DoorEvents:
                 self._last_gap_before(terminal.id, now),
                 now,
             )
-        return outcome.result()
 
-    def _store_one(
-        self, conn: Connection, run: _Run, candidate: _Candidate, outcome: _Outcome
+    def _accepted(
+        self, conn: Connection, run: _Run, candidate: _Candidate, row: dict[str, Any], outcome: _Outcome
     ) -> list[Event]:
-        """Store one judged event (or recognise its duplicate); the bus events it causes."""
+        """An event just stored: follow its serial, and the bus events it causes."""
         event, door, now = candidate.event, candidate.door, run.now
-        digest = fingerprint(event, door.id)
-        late = (now - event.time).total_seconds() > self.deps.settings.access.late_after_s
-        late = late or (run.high is not None and event.serial < run.high)
-        event_id = new_id()
-        local_date = local_day(event.time, door.timezone)
-        row: dict[str, Any] = {
-            "id": event_id,
-            "terminal_id": run.terminal.id,
-            "serial": event.serial,
-            "facility_id": door.facility_id,
-            "door_id": door.id,
-            "person_id": event.person_id,
-            "credential_id": event.credential_id,
-            "verify_mode": event.verify_mode.value if event.verify_mode else None,
-            "result": event.result.value,
-            "direction": event.direction.value if event.direction else None,
-            "channel": run.channel,
-            "late": late,
-        }
-        stored = {
-            **row,
-            "time": event.time,
-            "local_date": local_date,
-            "received_at": now,
-            "fingerprint": digest,
-        }
-        if not insert_ignore(conn, store.door_events, stored):
-            earlier = conn.execute(
-                select(DE.fingerprint).where(
-                    and_(DE.terminal_id == run.terminal.id, DE.serial == event.serial)
-                )
-            ).scalar()
-            if earlier == digest:
-                outcome.duplicates += 1
-            else:
-                outcome.refused.append(
-                    EventRefusal(
-                        index=candidate.index, serial=event.serial, errors=[_error("serial", "serial_reused")]
-                    )
-                )
-            return []
         outcome.accepted += 1
         self._track_serial(conn, run, event.serial, outcome)
         if run.last_event_at is None or event.time > run.last_event_at:
             run.last_event_at = event.time
         room_id = run.rooms.get(door.id)
+        local_date: date = row["local_date"]
         payload = {
-            **row,
+            **{k: row[k] for k in _ANNOUNCED},
             "time": event.time.isoformat(),
             "received_at": now.isoformat(),
             "local_date": local_date.isoformat(),
@@ -356,11 +546,11 @@ class DoorEvents:
             "delay_s": round((now - event.time).total_seconds(), 3),
         }
         announce = [Event("access.door_event.accepted", payload, key=door.id)]
-        if late:
+        if row["late"]:
             outcome.late += 1
             stale = {
                 "cause": "late_door_event",
-                "event_id": event_id,
+                "event_id": row["id"],
                 "facility_id": door.facility_id,
                 "door_id": door.id,
                 "room_id": room_id,

@@ -162,6 +162,11 @@ class Ledger:
             query = query.where(DE.result.in_([r.value for r in results]))
         return [_event_view(r) for r in conn.execute(query.order_by(DE.time, DE.id))]
 
+    def events_of_days(self, conn: Connection, facility_id: str, days: list[date]) -> list[DoorEventView]:
+        """Every accepted door event of a facility on these local days, in time order."""
+        query = select(store.door_events).where(DE.facility_id == facility_id, DE.local_date.in_(days))
+        return [_event_view(r) for r in conn.execute(query.order_by(DE.time, DE.id))]
+
     # ---------------------------------------------------------------- the API
 
     def list_entries(

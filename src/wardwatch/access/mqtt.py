@@ -15,7 +15,9 @@ client certificate) and an ACL must let it write only its own doors' topics, e.g
 bearer token is the authenticated path.
 
 Refusals are published back on ``<topic>/refused`` so a terminal can see them. The
-subscriber runs in the server on paho's network thread, reconnects with backoff, and is
+subscriber runs in the server: paho's network thread queues each message, and one worker
+stores whatever has arrived since its last turn in one transaction (at a thousand events
+a second, commits rather than events are the cost). It reconnects with backoff, and is
 loud when the broker is unreachable: an error in the log, ``access.mqtt.down`` on the bus,
 an audit entry and a notice to the administrators, once per outage; and
 ``wardwatch_access_mqtt_connected`` reads 0.
@@ -26,11 +28,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -39,7 +42,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from wardwatch.access import places
-from wardwatch.access.events import DoorEvents
+from wardwatch.access.events import Delivery, DoorEvents
 from wardwatch.access.schemas import IngestResult
 from wardwatch.access.terminals import TerminalRef, Terminals
 from wardwatch.alerts.inbox import Inbox, NoticeKind
@@ -50,6 +53,8 @@ from wardwatch.registry.service import RegistryService
 
 log = logging.getLogger(__name__)
 
+MAX_TURN = 200
+"""Messages the ingest worker stores in one transaction at most."""
 ERROR_LOG_INTERVAL_S = 60.0
 """While the broker stays unreachable, the error is logged again at most this often."""
 
@@ -87,6 +92,8 @@ class MqttIngest:
         self._lock = threading.Lock()
         self._state = "stopped"  # stopped, connecting, up, down
         self._last_error_log = 0.0
+        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
         self.messages = 0
         self.failures = 0
         """Connection attempts that failed or connections lost, since start."""
@@ -131,6 +138,8 @@ class MqttIngest:
         client.on_message = self._on_message
         self._state = "connecting"
         self._client = client
+        self._worker = threading.Thread(target=self._work, name="mqtt-door-events", daemon=True)
+        self._worker.start()
         client.connect_async(settings.host, settings.port, keepalive=settings.keepalive_s)
         client.loop_start()
         log.info(
@@ -151,6 +160,11 @@ class MqttIngest:
             client.disconnect()
         finally:
             client.loop_stop()
+            # What arrived before the disconnect is still stored, then the worker ends.
+            self._queue.put(None)
+            if self._worker is not None:
+                self._worker.join(timeout=30)
+                self._worker = None
 
     # ---------------------------------------------------------------- paho callbacks
 
@@ -177,26 +191,98 @@ class MqttIngest:
             return
         self._down(f"connection lost: {reason}")
 
-    def _on_message(self, client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        # paho's network thread only queues: the ingest worker stores what arrived since its
+        # last turn in one transaction, so a thousand messages a second are not a thousand
+        # commits, and a slow commit never holds up the broker's acknowledgements.
         self.messages += 1
-        try:
-            result = self.handle(message.topic, bytes(message.payload))
-        except Exception:
-            log.exception("a door event message could not be handled", extra={"topic": message.topic})
-            return
-        if result is not None and result.refused:
-            body = {"refused": [r.model_dump() for r in result.refused]}
-            client.publish(f"{message.topic}/refused", json.dumps(body, ensure_ascii=False), qos=0)
+        self._queue.put((message.topic, bytes(message.payload)))
 
-    # ---------------------------------------------------------------- one message
+    def _work(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < MAX_TURN:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            try:
+                results = self.handle_many(batch)
+            except Exception:
+                log.exception("door event messages could not be handled", extra={"messages": len(batch)})
+                results = [None] * len(batch)
+            client = self._client
+            for (topic, _payload), result in zip(batch, results, strict=True):
+                if client is not None and result is not None and result.refused:
+                    body = {"refused": [r.model_dump() for r in result.refused]}
+                    client.publish(f"{topic}/refused", json.dumps(body, ensure_ascii=False), qos=0)
+            if stop:
+                return
+
+    # ---------------------------------------------------------------- messages
 
     def handle(self, topic: str, payload: bytes) -> IngestResult | None:
         """Judge one message of an events topic; None when it could not be attributed or read."""
+        return self.handle_many([(topic, payload)])[0]
+
+    def handle_many(self, messages: Sequence[tuple[str, bytes]]) -> list[IngestResult | None]:
+        """Judge messages in arrival order and store their events in one transaction.
+
+        A message that cannot be attributed or read is refused whole, on its own; if storing
+        the rest together fails, each is stored alone so one bad message cannot sink the others.
+        """
+        results: list[IngestResult | None] = [None] * len(messages)
+        read: list[tuple[int, str, bytes, str, str, list[Any]]] = []
+        for number, (topic, payload) in enumerate(messages):
+            found = self._read(topic, payload)
+            if found is not None:
+                read.append((number, topic, payload, *found))
+        deliveries: list[tuple[int, Delivery]] = []
+        # One look-up for the turn's terminals and doors, not four queries a message.
+        with self.deps.db.read() as conn:
+            terminals = self.terminals.by_serials(conn, {serial for *_, serial, _ in read})
+            doors = places.doors(conn, {door_id for _, _, _, door_id, _, _ in read})
+        for number, topic, payload, door_id, serial, items in read:
+            delivery = self._attributed(topic, payload, door_id, terminals.get(serial.lower()), doors, items)
+            if delivery is not None:
+                deliveries.append((number, delivery))
+        if not deliveries:
+            return results
+        stored: list[IngestResult | None]
+        try:
+            stored = list(self.events.ingest_many([d for _, d in deliveries]))
+        except Exception:
+            if len(deliveries) == 1:
+                raise
+            log.exception("storing door event messages together failed; storing them one by one")
+            stored = []
+            for _, delivery in deliveries:
+                try:
+                    stored.append(self.events.ingest_many([delivery])[0])
+                except Exception:
+                    log.exception(
+                        "a door event message could not be stored", extra={"topic": delivery.source}
+                    )
+                    stored.append(None)
+        for (number, _), result in zip(deliveries, stored, strict=True):
+            results[number] = result
+        return results
+
+    def _read(self, topic: str, payload: bytes) -> tuple[str, str, list[Any]] | None:
+        """(door id, terminal serial, events) of a message, or None once it was refused whole."""
         where = parse_topic(self.settings.topic_prefix, topic)
         if where is None:
             self.events.refuse_whole(None, "mqtt", topic, "topic_unknown", payload)
             return None
-        facility_id, door_id = where
+        _facility_id, door_id = where
         try:
             items, _ = self.events.items_of(payload)
         except Invalid as problem:
@@ -209,19 +295,31 @@ class MqttIngest:
                 self._only_terminal_of(door_id), "mqtt", topic, "terminal_required", payload
             )
             return None
-        with self.deps.db.read() as conn:
-            terminal = self.terminals.by_serial(conn, serial)
-            door = places.door(conn, door_id)
+        return door_id, serial, items
+
+    def _attributed(
+        self,
+        topic: str,
+        payload: bytes,
+        door_id: str,
+        terminal: TerminalRef | None,
+        doors: dict[str, places.Door],
+        items: list[Any],
+    ) -> Delivery | None:
+        """The message as its terminal's, or None once it was refused whole."""
+        where = parse_topic(self.settings.topic_prefix, topic)
+        assert where is not None
+        door = doors.get(door_id)
         if terminal is None:
             self.events.refuse_whole(None, "mqtt", topic, "terminal_unknown", payload)
             return None
         if terminal.status.value != "active":
             self.events.refuse_whole(terminal, "mqtt", topic, "terminal_disabled", payload)
             return None
-        if door is None or door.facility_id != facility_id or door_id not in terminal.door_ids:
+        if door is None or door.facility_id != where[0] or door_id not in terminal.door_ids:
             self.events.refuse_whole(terminal, "mqtt", topic, "door_not_bound", payload)
             return None
-        return self.events.ingest(terminal, items, channel="mqtt", source=topic, topic_door=door_id)
+        return Delivery(terminal, items, "mqtt", topic, door_id)
 
     def _only_terminal_of(self, door_id: str) -> TerminalRef | None:
         """A message that names no terminal is counted against the door's terminal if it has one."""

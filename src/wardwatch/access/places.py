@@ -17,6 +17,9 @@ from wardwatch.registry import store as registry_store
 D = registry_store.doors.c
 F = registry_store.facilities.c
 N = registry_store.org_nodes.c
+C = registry_store.cameras.c
+Z = registry_store.zones.c
+DC = registry_store.door_cameras.c
 
 
 @dataclass(frozen=True)
@@ -63,3 +66,28 @@ def facility(conn: Connection, facility_id: str) -> Facility | None:
         .where(N.id == facility_id)
     ).first()
     return Facility(row.id, row.path, row.timezone) if row else None
+
+
+@dataclass(frozen=True)
+class CameraPlace:
+    camera_id: str
+    area_type: str
+    """The area type of the camera's zone."""
+    door_ids: tuple[str, ...]
+    """The doors the camera is linked to (it watches them)."""
+
+
+def cameras(conn: Connection, camera_ids: Iterable[str]) -> dict[str, CameraPlace]:
+    """Where each camera is: its zone's area type and the doors it watches."""
+    wanted = sorted(set(camera_ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(C.id, Z.area_type)
+        .select_from(registry_store.cameras.join(registry_store.zones, Z.id == C.zone_id))
+        .where(C.id.in_(wanted))
+    ).all()
+    doors_of: dict[str, list[str]] = {}
+    for camera_id, door_id in conn.execute(select(DC.camera_id, DC.door_id).where(DC.camera_id.in_(wanted))):
+        doors_of.setdefault(camera_id, []).append(door_id)
+    return {r.id: CameraPlace(r.id, r.area_type, tuple(sorted(doors_of.get(r.id, ())))) for r in rows}

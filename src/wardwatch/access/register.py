@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, false, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, false, func, insert, or_, select, update
 
 from wardwatch.access import store
 from wardwatch.access.model import (
@@ -490,34 +490,41 @@ class PractitionerRegister:
     ) -> dict[str, Registered]:
         """The practitioners with these licence numbers a facility's register chain knows."""
         wanted = {licence.upper() for licence in licences}
-        if not wanted:
+        chain = ancestors_in(facility_path)
+        if not wanted or not chain:
             return {}
+        # Only the rows of the people holding these licences (a register has thousands; every
+        # schedule read asks for two), then the nearest authority for each, as ``applicable``.
+        people = select(P.person_id).where(
+            and_(P.authority_node_id.in_(chain), func.upper(P.licence_number).in_(sorted(wanted)))
+        )
+        rows = conn.execute(
+            select(store.practitioners).where(
+                and_(P.authority_node_id.in_(chain), P.person_id.in_(people.scalar_subquery()))
+            )
+        ).all()
+        depth = {node_id: index for index, node_id in enumerate(chain)}
+        nearest: dict[str, DbRow] = {}
+        for row in sorted(rows, key=lambda r: depth[r.authority_node_id]):
+            nearest[row.person_id] = row
         return {
-            reg.record.licence_number.upper(): reg
-            for reg in self.applicable(conn, facility_path).values()
-            if reg.record.licence_number.upper() in wanted
+            row.licence_number.upper(): Registered(
+                row.id, row.authority_node_id, _record(row), row.status_reason
+            )
+            for row in nearest.values()
+            if row.licence_number.upper() in wanted
         }
 
-    def timelines(self, conn: Connection, facility_path: str) -> list[tuple[int, datetime, Registered]]:
-        """Every recorded state of every practitioner on a facility's register chain, at once.
-
-        (depth of the authority on the chain, recorded at, state), oldest first: what
-        ``status_at`` answers one person at a time, for the rule engine to answer many
-        events from memory. A deeper (nearer) authority wins, as in ``status_at``.
-        """
-        chain = ancestors_in(facility_path)
-        if not chain:
-            return []
-        depth = {node_id: index for index, node_id in enumerate(chain)}
+    def node_timeline(self, conn: Connection, node_id: str) -> list[tuple[datetime, Registered]]:
+        """Every recorded state of one authority's register, oldest first (the rules share it)."""
         rows = conn.execute(
             select(P.id, P.authority_node_id, H.recorded_at, H.record)
             .select_from(store.practitioner_history.join(store.practitioners, P.id == H.practitioner_id))
-            .where(P.authority_node_id.in_(chain))
+            .where(P.authority_node_id == node_id)
             .order_by(H.recorded_at, H.id)
         ).all()
         return [
             (
-                depth[r.authority_node_id],
                 r.recorded_at,
                 Registered(
                     r.id,
@@ -532,7 +539,15 @@ class PractitionerRegister:
     def status_at(
         self, conn: Connection, facility_path: str, person_id: str, at: datetime
     ) -> Registered | None:
-        """The practitioner ``person_id`` as the register stood at ``at``; None if not on it then."""
+        """The practitioner ``person_id`` as the register stood at ``at``; None if not on it then.
+
+        The nearest authority with a recorded state at ``at`` wins. Before a practitioner's
+        first import WardWatch knew nothing of them, but the register itself says since when
+        the licence holds: a moment on or after that first state's ``valid_from`` is answered
+        with it, so a day replayed or arriving late after a first import is not a day of
+        strangers. The rule engine's ``RegisterBook`` answers exactly the same way, so the
+        entry ledger and the alerts never disagree about who was licensed.
+        """
         chain = ancestors_in(facility_path)
         rows = conn.execute(
             select(P.id, P.authority_node_id).where(
@@ -540,7 +555,8 @@ class PractitionerRegister:
             )
         ).all()
         depth = {node_id: index for index, node_id in enumerate(chain)}
-        for row in sorted(rows, key=lambda r: -depth[r.authority_node_id]):
+        nearest_first = sorted(rows, key=lambda r: -depth[r.authority_node_id])
+        for row in nearest_first:
             state = conn.execute(
                 select(H.record)
                 .where(and_(H.practitioner_id == row.id, H.recorded_at <= at))
@@ -548,10 +564,17 @@ class PractitionerRegister:
                 .limit(1)
             ).scalar()
             if state is not None:
-                return Registered(
-                    row.id,
-                    row.authority_node_id,
-                    PractitionerRecord.from_dict(state),
-                    state.get("status_reason", ""),
-                )
+                return _registered(row, state)
+        for row in nearest_first:
+            first = conn.execute(
+                select(H.record).where(H.practitioner_id == row.id).order_by(H.recorded_at, H.id).limit(1)
+            ).scalar()
+            if first is not None and PractitionerRecord.from_dict(first).valid_from <= at.date():
+                return _registered(row, first)
         return None
+
+
+def _registered(row: DbRow, state: dict[str, Any]) -> Registered:
+    return Registered(
+        row.id, row.authority_node_id, PractitionerRecord.from_dict(state), state.get("status_reason", "")
+    )

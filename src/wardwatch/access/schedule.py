@@ -369,6 +369,13 @@ class Schedule:
         query = select(store.procedures).where(PR.facility_id == facility_id, PR.local_date == day)
         return [(r.id, _record(r)) for r in conn.execute(query.order_by(PR.planned_start, PR.id))]
 
+    def of_days_with_ids(
+        self, conn: Connection, facility_id: str, days: list[date]
+    ) -> list[tuple[str, ProcedureRecord]]:
+        """``on_day_with_ids`` for several local days at once."""
+        query = select(store.procedures).where(PR.facility_id == facility_id, PR.local_date.in_(days))
+        return [(r.id, _record(r)) for r in conn.execute(query.order_by(PR.planned_start, PR.id))]
+
     def facilities_since(self, conn: Connection, day: date) -> list[str]:
         """Facilities with operations planned on or after ``day`` (whose rule windows may close)."""
         query = select(PR.facility_id).where(PR.local_date >= day).distinct()

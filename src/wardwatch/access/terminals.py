@@ -14,6 +14,7 @@ A disabled terminal keeps its account and history but is refused on every device
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -276,6 +277,35 @@ class Terminals:
     def by_serial(self, conn: Connection, serial_number: str) -> TerminalRef | None:
         row = conn.execute(select(TM.id).where(func.lower(TM.serial_number) == serial_number.lower())).first()
         return self.ref(conn, row.id) if row else None
+
+    def by_serials(self, conn: Connection, serial_numbers: Iterable[str]) -> dict[str, TerminalRef]:
+        """The terminals with these serial numbers, by lower-cased serial, in two queries."""
+        wanted = sorted({s.lower() for s in serial_numbers})
+        if not wanted:
+            return {}
+        rows = conn.execute(
+            select(store.terminals, N.path.label("facility_path"))
+            .select_from(store.terminals.join(registry_store.org_nodes, N.id == TM.facility_id))
+            .where(func.lower(TM.serial_number).in_(wanted))
+        ).all()
+        doors: dict[str, set[str]] = {}
+        for terminal_id, door_id in conn.execute(
+            select(TD.terminal_id, TD.door_id).where(TD.terminal_id.in_([r.id for r in rows]))
+        ):
+            doors.setdefault(terminal_id, set()).add(door_id)
+        return {
+            row.serial_number.lower(): TerminalRef(
+                row.id,
+                row.user_id,
+                row.facility_id,
+                row.facility_path,
+                row.serial_number,
+                row.name,
+                TerminalStatus(row.status),
+                frozenset(doors.get(row.id, ())),
+            )
+            for row in rows
+        }
 
     def on_door(self, conn: Connection, door_id: str) -> list[TerminalRef]:
         ids = conn.execute(select(TD.terminal_id).where(TD.door_id == door_id)).scalars().all()

@@ -87,6 +87,20 @@ class Access:
                 conn, facility_id, start=start, end=end, day=day, door_id=door_id, results=results
             )
 
+    def facts_of_days(
+        self, facility_id: str, days: Iterable[date]
+    ) -> tuple[list[DoorEventView], dict[str, tuple[str, str | None]], list[tuple[str, ProcedureRecord]]]:
+        """A facility's door events (with each door's kind and room) and operations of several
+        local days, in one read: what the rule engine loads when a facility's days first matter."""
+        wanted = sorted(set(days))
+        with self.deps.db.read() as conn:
+            events = self.ledger.events_of_days(conn, facility_id, wanted)
+            door_ids = sorted({e.door_id for e in events})
+            doors = places.doors(conn, door_ids)
+            rooms = self.rooms.room_of_doors(conn, door_ids)
+            operations = self.schedule.of_days_with_ids(conn, facility_id, wanted)
+        return events, {d: (door.kind, rooms.get(d)) for d, door in doors.items()}, operations
+
     def procedures(self, facility_id: str, day: date, room_id: str | None = None) -> list[ProcedureRecord]:
         with self.deps.db.read() as conn:
             return self.schedule.on_day(conn, facility_id, day, room_id)
@@ -99,35 +113,31 @@ class Access:
                 return None
             return self.register.status_at(conn, facility.path, person_id, at)
 
-    def operations(self, facility_id: str, day: date) -> list[tuple[str, ProcedureRecord]]:
-        """(procedure id, operation) planned on a facility's local day, cancelled ones included."""
-        with self.deps.db.read() as conn:
-            return self.schedule.on_day_with_ids(conn, facility_id, day)
-
     def facilities_with_operations_since(self, day: date) -> list[str]:
         with self.deps.db.read() as conn:
             return self.schedule.facilities_since(conn, day)
 
-    def door_places(self, door_ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
-        """(door kind, operating room or None) of each door: what an accepted event's payload says."""
-        wanted = sorted(set(door_ids))
+    def camera_rooms(self, camera_ids: Iterable[str]) -> dict[str, tuple[str, str, str]]:
+        """(zone area type, a door it watches, that door's operating room) of each camera ("" if none)."""
         with self.deps.db.read() as conn:
-            doors = places.doors(conn, wanted)
-            rooms = self.rooms.room_of_doors(conn, wanted)
-        return {d: (door.kind, rooms.get(d)) for d, door in doors.items()}
+            found = places.cameras(conn, camera_ids)
+            rooms = self.rooms.room_of_doors(conn, sorted({d for c in found.values() for d in c.door_ids}))
+        out = {}
+        for camera_id, place in found.items():
+            in_room = [d for d in place.door_ids if d in rooms]
+            door = in_room[0] if in_room else (place.door_ids[0] if place.door_ids else "")
+            out[camera_id] = (place.area_type, door, rooms.get(door, ""))
+        return out
 
     def facility_place(self, facility_id: str) -> places.Facility | None:
         """The facility's path (its register chain) and time zone."""
         with self.deps.db.read() as conn:
             return places.facility(conn, facility_id)
 
-    def register_timelines(self, facility_id: str) -> list[tuple[int, datetime, Registered]]:
-        """Every state of every practitioner the facility's register chain ever recorded."""
+    def register_timeline(self, node_id: str) -> list[tuple[datetime, Registered]]:
+        """Every state one authority's register ever recorded (one layer of a facility's chain)."""
         with self.deps.db.read() as conn:
-            facility = places.facility(conn, facility_id)
-            if facility is None:
-                return []
-            return self.register.timelines(conn, facility.path)
+            return self.register.node_timeline(conn, node_id)
 
     def practitioner_by_licence(self, facility_id: str, licence_number: str) -> Registered | None:
         """The practitioner holding a licence number now, as the facility's register chain says."""

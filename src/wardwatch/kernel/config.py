@@ -247,7 +247,7 @@ class RulesSettings(_Section):
     """The rule engine (``rules`` wing): which rule files are in force and how windows close."""
 
     builtin: bool = True
-    """Load the built-in rule pack (R1-R8) shipped in the package."""
+    """Load the built-in rule pack (R1-R9) shipped in the package."""
     directories: list[Path] = []
     """Directories of further rule files (``*.yaml``); a rule there replaces a built-in one of its id."""
     disabled: list[str] = []

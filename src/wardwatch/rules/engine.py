@@ -23,7 +23,7 @@ import heapq
 import logging
 import string
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from wardwatch.access.model import day_bounds, local_day
 from wardwatch.alerts.model import MAX_EVENT_IDS, AlertSignal, fingerprint
 from wardwatch.rules.condition import ConditionError
-from wardwatch.rules.facts import EventFact, ProcedureFact, RegisterBook
+from wardwatch.rules.facts import EventFact, IncidentFact, ProcedureFact, RegisterBook
 from wardwatch.rules.fields import Source
 from wardwatch.rules.loader import RuleSet
 from wardwatch.rules.spec import Measure, Rule, WindowKind
@@ -51,9 +51,19 @@ class FactSource(Protocol):
 
     def book(self, facility_id: str) -> RegisterBook: ...
 
-    def day(
-        self, facility_id: str, day: date, book: RegisterBook, timezone: str
-    ) -> tuple[list[EventFact], list[ProcedureFact]]: ...
+    def forget_register(self, node_id: str) -> None:
+        """An authority's register changed: what was read of it is stale."""
+        ...
+
+    def days(
+        self, facility_id: str, days: Sequence[date], book: RegisterBook, timezone: str, *, incidents: bool
+    ) -> tuple[list[EventFact], list[ProcedureFact], list[IncidentFact]]:
+        """The door events, operations and (if asked) camera incidents of these local days."""
+        ...
+
+    def incident(self, incident_id: str, timezone: str) -> IncidentFact | None:
+        """One camera incident as it stands now (None if there is no such incident)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,7 @@ class Window:
     start: datetime
     end: datetime
     procedure: ProcedureFact | None = None
+    incident: IncidentFact | None = None
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
     """measure -> {fact id: the distinct value, or None for a count}."""
     sliding: tuple[dict[str, int], list[str], datetime] | None = None
@@ -123,6 +134,9 @@ class FacilityState:
     windows: dict[WindowKey, Window] = field(default_factory=dict)
     windows_by_day: dict[date, set[WindowKey]] = field(default_factory=lambda: defaultdict(set))
     procedure_windows: dict[str, set[WindowKey]] = field(default_factory=lambda: defaultdict(set))
+    incidents: dict[str, IncidentFact] = field(default_factory=dict)
+    incidents_by_day: dict[date, set[str]] = field(default_factory=lambda: defaultdict(set))
+    incident_windows: dict[str, set[WindowKey]] = field(default_factory=lambda: defaultdict(set))
 
     def events_between(self, lo: datetime, hi: datetime) -> Iterable[EventFact]:
         """Events with lo <= time <= hi (among the loaded days)."""
@@ -153,6 +167,14 @@ class Engine:
         self._due: list[tuple[datetime, str, WindowKey]] = []
         self._broken: set[str] = set()
         self._batch: dict[str, Change] = {}
+        self.rules_on_incidents = tuple(r for r in rules.rules if r.window == WindowKind.INCIDENT)
+        self.rules_on_procedures = tuple(
+            r
+            for r in rules.rules
+            if r.window == WindowKind.PROCEDURE or any(m.source == Source.PROCEDURES for m in r.measures)
+        )
+        """Rules whose windows an operation's change can alter."""
+        """Rules with incident windows: without any, incidents are not even read."""
 
     def _note(self, change: Change) -> None:
         """Collect a change of this call; a later verdict on the same alert replaces it."""
@@ -176,8 +198,13 @@ class Engine:
     # ---------------------------------------------------------------- what is firing
 
     def adopt(self, fingerprint_: str, facility_id: str, rule_id: str, day: str) -> None:
-        """An alert the store says is firing (at start): its windows will say if it still holds."""
-        self.raised[fingerprint_] = Raised(facility_id, rule_id, day, None)
+        """An alert the store says is firing (at start): its windows will say if it still holds.
+
+        One this engine already stored (events handled before the start caught up) keeps its
+        evidence: forgetting it would make every later verdict look new.
+        """
+        if fingerprint_ not in self.raised:
+            self.raised[fingerprint_] = Raised(facility_id, rule_id, day, None)
 
     def settled(self, changes: Iterable[Change]) -> None:
         """The caller stored these changes: remember them as the engine's own state."""
@@ -204,19 +231,31 @@ class Engine:
 
     def _ensure(self, state: FacilityState, day: date) -> list[date]:
         """Load the days around ``day`` not loaded yet; the days whose windows must be rebuilt."""
-        fresh = []
-        for offset in range(-NEAR_DAYS, NEAR_DAYS + 1):
-            wanted = day + timedelta(days=offset)
-            if wanted in state.loaded:
-                continue
-            events, procedures = self.source.day(state.facility_id, wanted, state.book, state.timezone)
-            state.loaded.add(wanted)
-            for fact in events:
-                self._store_event(state, fact)
-            for proc in procedures:
-                self._store_procedure(state, proc)
-            fresh.append(wanted)
+        fresh = [
+            day + timedelta(days=offset)
+            for offset in range(-NEAR_DAYS, NEAR_DAYS + 1)
+            if day + timedelta(days=offset) not in state.loaded
+        ]
+        if not fresh:
+            return []
+        events, procedures, incidents = self.source.days(
+            state.facility_id, fresh, state.book, state.timezone, incidents=bool(self.rules_on_incidents)
+        )
+        state.loaded.update(fresh)
+        for fact in events:
+            self._store_event(state, fact)
+        for proc in procedures:
+            self._store_procedure(state, proc)
+        for incident in incidents:
+            self._store_incident(state, incident)
         return fresh
+
+    def _store_incident(self, state: FacilityState, incident: IncidentFact) -> None:
+        before = state.incidents.get(incident.id)
+        if before is not None:
+            state.incidents_by_day[before.local_date].discard(incident.id)
+        state.incidents[incident.id] = incident
+        state.incidents_by_day[incident.local_date].add(incident.id)
 
     def _store_event(self, state: FacilityState, fact: EventFact) -> bool:
         if fact.id in state.events:
@@ -264,6 +303,9 @@ class Engine:
                 for proc_id in state.procedures_by_day.pop(old, set()):
                     state.procedures.pop(proc_id, None)
                     state.procedure_windows.pop(proc_id, None)
+                for incident_id in state.incidents_by_day.pop(old, set()):
+                    state.incidents.pop(incident_id, None)
+                    state.incident_windows.pop(incident_id, None)
                 for key in state.windows_by_day.pop(old, set()):
                     state.windows.pop(key, None)
 
@@ -292,13 +334,45 @@ class Engine:
         if state is None:
             return []
         proc = make(state)
-        days = set(self._ensure(state, proc.local_date))
+        fresh = set(self._ensure(state, proc.local_date))
+        days = set(fresh)
         before = self._store_procedure(state, proc)
         if before is not None:
             days.add(before.local_date)
         days.add(proc.local_date)
         near = {d + timedelta(days=o) for d in days for o in range(-NEAR_DAYS, NEAR_DAYS + 1)}
-        return self._take(self._rebuild(state, near & state.loaded))
+        loaded = {d + timedelta(days=o) for d in fresh for o in range(-NEAR_DAYS, NEAR_DAYS + 1)}
+        # Days just read need every window; on the others only rules that count operations
+        # can change (rebuilding a busy day's door-event windows too cost ms per operation).
+        self._rebuild(state, loaded & state.loaded)
+        self._rebuild(state, (near - loaded) & state.loaded, self.rules_on_procedures)
+        return self._take()
+
+    def on_incident(
+        self, facility_id: str, make: Callable[[FacilityState], IncidentFact | None]
+    ) -> list[Change]:
+        """A camera incident opened, changed (recovered, a fallback recorded) or closed."""
+        state = self.facility(facility_id)
+        if state is None or not self.rules_on_incidents:
+            return []
+        incident = make(state)
+        if incident is None:
+            return []
+        fresh = self._ensure(state, incident.local_date)
+        if fresh:
+            near = {d + timedelta(days=o) for d in fresh for o in range(-NEAR_DAYS, NEAR_DAYS + 1)}
+            self._rebuild(state, near & state.loaded)
+        self._store_incident(state, incident)
+        # Only this incident's windows are touched: nothing else counts incidents.
+        for key in state.incident_windows.pop(incident.id, set()):
+            window = state.windows.pop(key, None)
+            if window is not None:
+                state.windows_by_day[window.day].discard(key)
+        for rule in self.rules_on_incidents:
+            window = self._incident_window(state, rule, incident)
+            if window is not None:
+                self._evaluate(state, window)
+        return self._take()
 
     def tick(self) -> list[Change]:
         """Evaluate the windows whose end (plus grace) the clock has passed."""
@@ -373,6 +447,8 @@ class Engine:
         state.windows_by_day[window.day].add(window.key)
         if window.procedure is not None:
             state.procedure_windows[window.procedure.id].add(window.key)
+        if window.incident is not None:
+            state.incident_windows[window.incident.id].add(window.key)
         if window.rule.at_close:
             heapq.heappush(self._due, (window.end + self.grace, state.facility_id, window.key))
 
@@ -422,18 +498,30 @@ class Engine:
         window.sliding = (worst, sorted(evidence), first) if worst is not None and first else None
         return window
 
-    def _rebuild(self, state: FacilityState, days: set[date]) -> list[Change]:
-        """Recompute every window of these days from the facts held, then evaluate them."""
+    def _rebuild(
+        self, state: FacilityState, days: set[date], only: tuple[Rule, ...] | None = None
+    ) -> list[Change]:
+        """Recompute every window of these days (of ``only`` these rules) from the facts held,
+        then evaluate them."""
+        rules = self.rules.rules if only is None else only
+        ids = {r.id for r in rules}
         for day in days:
-            for key in state.windows_by_day.pop(day, set()):
+            keys = state.windows_by_day.get(day, set())
+            gone = {k for k in keys if k[0] in ids}
+            keys -= gone
+            if not keys:
+                state.windows_by_day.pop(day, None)
+            for key in gone:
                 window = state.windows.pop(key, None)
                 if window is not None and window.procedure is not None:
                     state.procedure_windows[window.procedure.id].discard(key)
+                if window is not None and window.incident is not None:
+                    state.incident_windows[window.incident.id].discard(key)
         touched: dict[WindowKey, Window] = {}
         for day in sorted(days):
             events = list(state.events_by_day.get(day, ()))
             procedures = [state.procedures[p] for p in sorted(state.procedures_by_day.get(day, ()))]
-            for rule in self.rules.rules:
+            for rule in rules:
                 if rule.window == WindowKind.DAY:
                     for proc in procedures:
                         for m in rule.procedure_measures:
@@ -456,6 +544,11 @@ class Engine:
                     for group in groups:
                         window = self._slide_day(state, rule, group, day)
                         touched[window.key] = window
+                elif rule.window == WindowKind.INCIDENT:
+                    for incident_id in sorted(state.incidents_by_day.get(day, ())):
+                        window = self._incident_window(state, rule, state.incidents[incident_id])
+                        if window is not None:
+                            touched[window.key] = window
                 else:
                     for proc in procedures:
                         window = self._procedure_window(state, rule, proc)
@@ -464,7 +557,7 @@ class Engine:
         changes: list[Change] = []
         for window in touched.values():
             changes += self._evaluate(state, window)
-        return changes + self._orphans(state, days)
+        return changes + self._orphans(state, days, ids)
 
     def _procedure_window(self, state: FacilityState, rule: Rule, proc: ProcedureFact) -> Window | None:
         assert rule.takes_procedure is not None and rule.start is not None and rule.end is not None
@@ -498,6 +591,27 @@ class Engine:
             for fact in state.events_between(lo, hi):
                 if _takes(m, fact) and _joined(state, window, m, fact):
                     members[fact.id] = _value(m, fact.fields)
+        self._add_window(state, window)
+        return window
+
+    def _incident_window(self, state: FacilityState, rule: Rule, incident: IncidentFact) -> Window | None:
+        """The incident's first ``open_for``: its measures count it if the camera was still out then."""
+        assert rule.takes_incident is not None and rule.length is not None
+        if not rule.takes_incident(incident.fields):
+            return None
+        group = tuple(_label(incident.fields[g]) for g in rule.group_by)
+        key: WindowKey = (rule.id, group, incident.id)
+        labels = {
+            "day": incident.local_date.isoformat(),
+            "incident_id": incident.id,
+            **dict(zip(rule.group_by, group, strict=True)),
+        }
+        start, end = incident.start, incident.start + rule.length
+        window = Window(rule, key, incident.local_date, labels, start, end, incident=incident)
+        outlasted = incident.end is None or incident.end > end
+        for m in rule.measures:
+            taken = outlasted and m.matches(incident.fields)
+            window.members[m.name] = {incident.id: _value(m, incident.fields)} if taken else {}
         self._add_window(state, window)
         return window
 
@@ -571,6 +685,8 @@ class Engine:
                     fact = state.events.get(item)
                     if fact is not None:
                         times.append(fact.time)
+                elif m.source == Source.INCIDENTS:
+                    ids.add(f"incident:{item}")
                 else:
                     ids.add(f"procedure:{item}")
         if window.procedure is not None:
@@ -594,11 +710,12 @@ class Engine:
             fact = state.events.get(item)
             return (fact.time if fact else window.start, item)
 
-        events = sorted((i for i in ids if not i.startswith("procedure:")), key=when)
-        return events + sorted(i for i in ids if i.startswith("procedure:")), starts_at
+        others = ("procedure:", "incident:")
+        events = sorted((i for i in ids if not i.startswith(others)), key=when)
+        return events + sorted(i for i in ids if i.startswith(others)), starts_at
 
-    def _orphans(self, state: FacilityState, days: set[date]) -> list[Change]:
-        """Alerts raised for windows of these days that no longer exist (their facts moved)."""
+    def _orphans(self, state: FacilityState, days: set[date], rule_ids: set[str]) -> list[Change]:
+        """Alerts of these rules raised for windows of these days that no longer exist."""
         wanted = {d.isoformat() for d in days}
         alive = {
             fingerprint(w.rule.id, state.facility_id, w.labels)
@@ -607,7 +724,12 @@ class Engine:
         }
         now = self.clock()
         for fp, raised in list(self.raised.items()):
-            if raised.facility_id == state.facility_id and raised.day in wanted and fp not in alive:
+            if (
+                raised.facility_id == state.facility_id
+                and raised.day in wanted
+                and raised.rule_id in rule_ids
+                and fp not in alive
+            ):
                 self._note(Resolve(fp, state.facility_id, now))
         return []
 

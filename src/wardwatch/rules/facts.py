@@ -3,20 +3,21 @@
 The access wing announces each accepted door event and each schedule change; the engine
 turns them into facts carrying the fields a rule file may name (``rules.fields``). Who a
 person was is looked up at the moment of the event, the way the entry ledger shows it:
-from every state the facility's register chain ever recorded, held in memory per facility
+from every state the facility's register chain ever recorded, held in memory per authority
 so a thousand events a second cost no query each.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from wardwatch.access.model import ProcedureRecord, licence_problem, local_day
 from wardwatch.access.register import Registered
+from wardwatch.health.spans import IncidentSpan
 
 
 @dataclass(slots=True)
@@ -43,53 +44,91 @@ class ProcedureFact:
     fields: dict[str, Any]
 
 
-class RegisterBook:
-    """Every recorded state of a facility's register chain, answerable at any moment.
+@dataclass(slots=True)
+class IncidentFact:
+    id: str
+    local_date: date
+    start: datetime
+    """When the camera's fault began."""
+    end: datetime | None
+    """When it was back (recovered, else closed); None while it is still out."""
+    fields: dict[str, Any]
 
-    Like the access wing's ``status_at``, the nearest authority with a state at the moment
-    wins; unlike it, a moment before a practitioner's first import is answered with that
-    first state when its ``valid_from`` had begun (see ``_at``).
+
+OPERATING_ROOM_AREAS = frozenset({"operating_room_door", "surgical_area_entrance"})
+"""Zones whose cameras are operating-room cameras (R9), besides cameras linked to a theatre door."""
+
+
+def incident_fact(span: IncidentSpan, place: tuple[str, str, str] | None, timezone: str) -> IncidentFact:
+    """A fact from a camera incident and where its camera is (area type, door, operating room)."""
+    area_type, door_id, room_id = place or ("", "", "")
+    fields: dict[str, Any] = {
+        "incident_id": span.id,
+        "camera_id": span.camera_id,
+        "camera_name": span.camera_name,
+        "fault": span.fault,
+        "status": span.status,
+        "area_type": area_type,
+        "door_id": door_id,
+        "room_id": room_id,
+        "operating_room": area_type in OPERATING_ROOM_AREAS or bool(room_id),
+        "fallback": span.fallback_recorded,
+    }
+    return IncidentFact(span.id, local_day(span.started_at, timezone), span.started_at, span.ended_at, fields)
+
+
+States = list[tuple[datetime, Registered]]
+
+
+class RegisterLayer:
+    """Every recorded state of one authority's register, by person id and by licence number.
+
+    Built once per authority and shared by every facility below it: a province's register
+    of thousands is read once, not once for each of its clinics.
     """
 
-    def __init__(self, timelines: Iterable[tuple[int, datetime, Registered]]) -> None:
-        self._by_person: dict[str, dict[int, list[tuple[datetime, Registered]]]] = {}
-        self._by_licence: dict[str, dict[int, list[tuple[datetime, Registered]]]] = {}
-        for depth, at, reg in timelines:
+    def __init__(self, states: Iterable[tuple[datetime, Registered]]) -> None:
+        self.by_person: dict[str, States] = {}
+        self.by_licence: dict[str, States] = {}
+        for at, reg in states:
             record = reg.record
-            self._by_person.setdefault(record.person_id, {}).setdefault(depth, []).append((at, reg))
-            self._by_licence.setdefault(record.licence_number.upper(), {}).setdefault(depth, []).append(
-                (at, reg)
-            )
-        for index in (self._by_person, self._by_licence):
-            for per_depth in index.values():
-                for states in per_depth.values():
-                    states.sort(key=lambda s: s[0])
+            self.by_person.setdefault(record.person_id, []).append((at, reg))
+            self.by_licence.setdefault(record.licence_number.upper(), []).append((at, reg))
+        for index in (self.by_person, self.by_licence):
+            for held in index.values():
+                held.sort(key=lambda s: s[0])
+
+
+class RegisterBook:
+    """A facility's register chain, nearest authority first, answerable at any moment.
+
+    Like the access wing's ``status_at``, the nearest authority with a state at the moment
+    wins, and a moment before a practitioner's first import is answered with that first
+    state when its ``valid_from`` had begun (see ``PractitionerRegister.status_at``).
+    """
+
+    def __init__(self, layers: Sequence[RegisterLayer]) -> None:
+        self.layers = tuple(layers)
 
     @staticmethod
-    def _at(
-        per_depth: Mapping[int, list[tuple[datetime, Registered]]] | None, at: datetime
-    ) -> Registered | None:
-        if not per_depth:
-            return None
-        for depth in sorted(per_depth, reverse=True):  # the nearest authority first
-            states = per_depth[depth]
+    def _at(found: list[States], at: datetime) -> Registered | None:
+        for states in found:  # the nearest authority first
             index = bisect.bisect_right([s[0] for s in states], at)
             if index:
                 return states[index - 1][1]
-        # Before the register was first imported: the register itself says since when the
-        # licence holds (valid_from), so a day backfilled after a first import is not a day
-        # of strangers. Later changes (a suspension) still count from when they were recorded.
-        for depth in sorted(per_depth, reverse=True):
-            first = per_depth[depth][0][1]
+        for states in found:
+            first = states[0][1]
             if first.record.valid_from <= at.date():
                 return first
         return None
 
     def person_at(self, person_id: str | None, at: datetime) -> Registered | None:
-        return self._at(self._by_person.get(person_id or ""), at)
+        key = person_id or ""
+        return self._at([held for layer in self.layers if (held := layer.by_person.get(key))], at)
 
     def licence_at(self, licence: str | None, at: datetime) -> Registered | None:
-        return self._at(self._by_licence.get((licence or "").upper()), at)
+        key = (licence or "").upper()
+        return self._at([held for layer in self.layers if (held := layer.by_licence.get(key))], at)
 
 
 def event_fact(payload: Mapping[str, Any], book: RegisterBook, timezone: str) -> EventFact:

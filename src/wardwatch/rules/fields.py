@@ -1,4 +1,4 @@
-"""What a rule can see of each fact: the fields of door events, entries and operations.
+"""What a rule can see of each fact: the fields of door events, entries, operations and incidents.
 
 A rule file's filters, joins and ``group_by`` keys name these fields; a field that is not
 here is refused when the file is loaded, so a typo cannot make a rule silently match
@@ -17,6 +17,8 @@ class Source(StrEnum):
     """Granted door events with a direction through a door into an operating room (the ledger)."""
     PROCEDURES = "procedures"
     """Operations on the schedule, cancelled ones included (filter on ``status``)."""
+    INCIDENTS = "incidents"
+    """Camera incidents (the continuity wing's), counted by the incident windows only."""
 
 
 class Kind(StrEnum):
@@ -67,9 +69,32 @@ PROCEDURE_FIELDS: dict[str, Kind] = {
 }
 
 
+INCIDENT_FIELDS: dict[str, Kind] = {
+    "incident_id": Kind.TEXT,
+    "camera_id": Kind.TEXT,
+    "camera_name": Kind.TEXT,
+    "fault": Kind.TEXT,
+    "status": Kind.TEXT,
+    # Where the camera is: its zone's area type, and the operating room of a door it watches.
+    "area_type": Kind.TEXT,
+    "door_id": Kind.TEXT,
+    "room_id": Kind.TEXT,
+    "operating_room": Kind.FLAG,
+    # Whether the fallback supervision that covers the outage is on record.
+    "fallback": Kind.FLAG,
+}
+"""``operating_room`` is true for a camera in a zone at an operating-room door or at the
+surgical-area entrance, or linked to a door of an operating room. ``status`` is ``open``,
+``recovered`` or ``closed``."""
+
+
 def fields_of(source: Source) -> dict[str, Kind]:
-    return PROCEDURE_FIELDS if source == Source.PROCEDURES else EVENT_FIELDS
+    if source == Source.PROCEDURES:
+        return PROCEDURE_FIELDS
+    if source == Source.INCIDENTS:
+        return INCIDENT_FIELDS
+    return EVENT_FIELDS
 
 
 def is_event_source(source: Source) -> bool:
-    return source != Source.PROCEDURES
+    return source in (Source.DOOR_EVENTS, Source.ENTRIES)

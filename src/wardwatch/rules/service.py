@@ -1,7 +1,8 @@
 """The rule engine at work: bus events in, alerts out, windows closed as the clock moves.
 
 One consumer (``rules``) takes the access wing's events in order: accepted door events
-(late ones included), late-event notices, schedule changes and register imports. Each
+(late ones included), late-event notices, schedule changes and register imports, and the
+health wing's camera incidents (opened, recurred, recovered, updated, closed). Each
 is turned into a fact, the engine updates the windows it falls in, and the alerts that
 changed are fired or resolved through the alerts wing inside one unit of work, so an
 alert exists exactly when the evaluation that raised it committed. A periodic tick
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo
 from wardwatch.access.model import Anaesthesia, ProcedureRecord, ProcedureStatus
 from wardwatch.access.wing import Access
 from wardwatch.alerts.service import AlertService
+from wardwatch.health.spans import facilities_with_open_incidents
 from wardwatch.kernel.actor import system_actor
 from wardwatch.kernel.bus import Event, EventBus
 from wardwatch.kernel.deps import Deps
@@ -44,6 +46,11 @@ EVENT_TYPES = (
     "access.window.stale",
     "access.schedule.changed",
     "access.register.changed",
+    "health.incident.opened",
+    "health.incident.recurred",
+    "health.incident.recovered",
+    "health.incident.updated",
+    "health.incident.closed",
 )
 ACTOR = system_actor("rules")
 
@@ -121,8 +128,13 @@ class RulesService:
                     payload["facility_id"],
                     lambda s: procedure_fact(payload["procedure_id"], record, s.book, s.timezone),
                 )
+            elif event.type.startswith("health.incident."):
+                changes = self.engine.on_incident(
+                    payload["facility_id"], lambda s: self.engine.source.incident(payload["id"], s.timezone)
+                )
             elif event.type == "access.register.changed":
                 node = payload.get("node_id", "")
+                self.engine.source.forget_register(node)
                 for state in list(self.engine.facilities.values()):
                     if node in state.path.split("/"):
                         changes += self.engine.reload(state.facility_id)
@@ -145,8 +157,12 @@ class RulesService:
         )
 
     def _fact_from_store(self, state: FacilityState, event_id: str, moment: datetime) -> Any:
-        facts, _ = self.engine.source.day(
-            state.facility_id, moment.astimezone(_zone(state.timezone)).date(), state.book, state.timezone
+        facts, _, _ = self.engine.source.days(
+            state.facility_id,
+            [moment.astimezone(_zone(state.timezone)).date()],
+            state.book,
+            state.timezone,
+            incidents=False,
         )
         for fact in facts:
             if fact.id == event_id:
@@ -189,8 +205,10 @@ class RulesService:
             recorded = False
             for change in changes:
                 if isinstance(change, Fire):
-                    self.alerts.fire(uow, change.signal)
-                    recorded = True
+                    # "unchanged": the store already holds this evidence (an alert adopted at
+                    # start and found again); nothing to write, but the engine learns it is stored.
+                    fired = self.alerts.fire(uow, change.signal)
+                    recorded = fired.change != "unchanged" or recorded
                 elif isinstance(change, Resolve):
                     recorded = self.alerts.resolve(uow, change.fingerprint, change.at) or recorded
             if recorded:
@@ -223,6 +241,10 @@ class RulesService:
         since = today - timedelta(days=self.deps.settings.rules.lookback_days)
         facilities = set(self.access.facilities_with_operations_since(since))
         facilities |= {r.facility_id for r in self.engine.raised.values()}
+        if self.engine.rules_on_incidents:
+            # An incident still open from before the restart must still be judged (R9).
+            with self.deps.db.read() as conn:
+                facilities |= set(facilities_with_open_incidents(conn))
         changes: list[Change] = []
         for facility_id in sorted(facilities):
             state = self.engine.facility(facility_id)

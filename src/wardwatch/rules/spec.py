@@ -27,6 +27,13 @@ of the window's own operation, or of any operation counted by the measure named 
 ``join``, and its fields equal the operation's as ``same`` says. A procedure measure in a
 procedure window counts the operations overlapping ``from``..``to``.
 
+An ``incident`` window (``{incident: {where: {...}, open_for: 30m}}``) is one window per
+camera incident the filter takes, from the moment the fault began to ``open_for`` later,
+judged when it closes (``evaluate: at_close``). Its measures count ``incidents``: the
+window's own incident, when it passes the measure's filter and the camera was still out
+when the window ended (neither recovered nor closed before). That is how "an incident
+open for more than 30 minutes without a fallback measure" is written (R9).
+
 Unknown keys are refused, filters name known fields, the condition compiles and names only
 measures, and every message names the file, the rule and the field. The hash is the
 SHA-256 of the rule's canonical JSON form, so a reworded description is a new hash and
@@ -48,7 +55,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from wardwatch.alerts.model import Severity
 from wardwatch.rules.condition import Condition, ConditionError
-from wardwatch.rules.fields import PROCEDURE_FIELDS, Kind, Source, fields_of, is_event_source
+from wardwatch.rules.fields import (
+    INCIDENT_FIELDS,
+    PROCEDURE_FIELDS,
+    Kind,
+    Source,
+    fields_of,
+    is_event_source,
+)
 from wardwatch.rules.filters import Clause, Predicate, canonical_filter, compile_filter, parse_filter
 from wardwatch.rules.timing import MAX_SPAN, Anchor, format_duration, parse_duration
 
@@ -108,10 +122,24 @@ class ProcedureWindow(_Strict):
         return value
 
 
+class IncidentWindow(_Strict):
+    where: dict[str, Any] = {}
+    open_for: str
+
+    @field_validator("open_for")
+    @classmethod
+    def _open_for(cls, value: str) -> str:
+        delta = parse_duration(value)
+        if not timedelta(0) < delta <= MAX_SPAN:
+            raise ValueError(f"must be longer than 0s and at most {format_duration(MAX_SPAN)}")
+        return value
+
+
 class WindowFile(_Strict):
     day: DayWindow | None = None
     sliding: SlidingWindow | None = None
     procedure: ProcedureWindow | None = None
+    incident: IncidentWindow | None = None
 
 
 class MeasureFile(_Strict):
@@ -172,6 +200,7 @@ class WindowKind(StrEnum):
     DAY = "day"
     SLIDING = "sliding"
     PROCEDURE = "procedure"
+    INCIDENT = "incident"
 
 
 @dataclass(frozen=True)
@@ -208,12 +237,15 @@ class Rule:
     origin: str
     """Where the rule came from: ``builtin:<file>`` or the file's path."""
     length: timedelta | None = None
-    """A sliding window's length."""
+    """A sliding window's length; an incident window's ``open_for``."""
     start: Anchor | None = None
     end: Anchor | None = None
     procedures: tuple[Clause, ...] = ()
     """Which operations get a window of their own (procedure windows)."""
     takes_procedure: Predicate | None = field(default=None, compare=False, repr=False)
+    incidents: tuple[Clause, ...] = ()
+    """Which camera incidents get a window of their own (incident windows)."""
+    takes_incident: Predicate | None = field(default=None, compare=False, repr=False)
 
     @property
     def at_close(self) -> bool:
@@ -228,7 +260,7 @@ class Rule:
 
     @property
     def procedure_measures(self) -> tuple[Measure, ...]:
-        return tuple(m for m in self.measures if not m.on_events)
+        return tuple(m for m in self.measures if m.source == Source.PROCEDURES)
 
 
 def _where(base: str, name: str) -> str:
@@ -259,9 +291,9 @@ def build_rule(raw: dict[str, Any], where: str, origin: str) -> Rule:
 
 
 def _compile(spec: RuleFile, here: str, origin: str) -> Rule:  # noqa: PLR0915 - one check after another
-    kinds = [k for k in ("day", "sliding", "procedure") if getattr(spec.window, k) is not None]
+    kinds = [k for k in ("day", "sliding", "procedure", "incident") if getattr(spec.window, k) is not None]
     if len(kinds) != 1:
-        raise RuleError(f"{here}: window", "holds exactly one of day, sliding or procedure")
+        raise RuleError(f"{here}: window", "holds exactly one of day, sliding, procedure or incident")
     kind = WindowKind(kinds[0])
     names = list(spec.measures)
     for name in names:
@@ -274,12 +306,13 @@ def _compile(spec: RuleFile, here: str, origin: str) -> Rule:  # noqa: PLR0915 -
     for m in measures:
         if m.join is not None:
             target = by_name.get(m.join)
-            if target is None or target.on_events or target.join is not None:
+            if target is None or target.source != Source.PROCEDURES or target.join is not None:
                 raise RuleError(
                     f"{here}: measures.{m.name}.join", f"{m.join!r} is not a procedure measure of this rule"
                 )
     window_start = window_end = None
     procedures: tuple[Clause, ...] = ()
+    incidents: tuple[Clause, ...] = ()
     length = None
     if kind == WindowKind.PROCEDURE:
         assert spec.window.procedure is not None
@@ -294,6 +327,19 @@ def _compile(spec: RuleFile, here: str, origin: str) -> Rule:  # noqa: PLR0915 -
         length = parse_duration(spec.window.sliding.length)
         if any(not m.on_events for m in measures):
             raise RuleError(f"{here}: window.sliding", "a sliding window counts door events or entries only")
+    elif kind == WindowKind.INCIDENT:
+        assert spec.window.incident is not None
+        length = parse_duration(spec.window.incident.open_for)
+        try:
+            incidents = parse_filter(spec.window.incident.where, INCIDENT_FIELDS)
+        except ValueError as exc:
+            raise RuleError(f"{here}: window.incident.where", str(exc)) from None
+        if spec.evaluate != "at_close":
+            raise RuleError(f"{here}: evaluate", "an incident window is judged when it closes (at_close)")
+    if kind != WindowKind.INCIDENT and any(m.source == Source.INCIDENTS for m in measures):
+        raise RuleError(f"{here}: measures", "camera incidents are counted in an incident window only")
+    if kind == WindowKind.INCIDENT and any(m.source != Source.INCIDENTS for m in measures):
+        raise RuleError(f"{here}: measures", "an incident window counts camera incidents only")
     if spec.evaluate == "at_close" and kind == WindowKind.SLIDING:
         raise RuleError(f"{here}: evaluate", "a sliding window is evaluated as events arrive (continuous)")
     for index, key in enumerate(spec.group_by):
@@ -312,9 +358,11 @@ def _compile(spec: RuleFile, here: str, origin: str) -> Rule:  # noqa: PLR0915 -
         condition = Condition(spec.condition, names)
     except ConditionError as exc:
         raise RuleError(f"{here}: condition", str(exc)) from None
-    labels = (
-        set(spec.group_by) | {"day"} | ({"procedure_id", "procedure_ref"} if kind == "procedure" else set())
-    )
+    labels = set(spec.group_by) | {"day"}
+    if kind == WindowKind.PROCEDURE:
+        labels |= {"procedure_id", "procedure_ref"}
+    elif kind == WindowKind.INCIDENT:
+        labels.add("incident_id")
     for locale, text in spec.title.by_locale().items():
         try:
             used = {f for _, f, _, _ in string.Formatter().parse(text) if f}
@@ -323,7 +371,7 @@ def _compile(spec: RuleFile, here: str, origin: str) -> Rule:  # noqa: PLR0915 -
         unknown = sorted(used - labels - set(names))
         if unknown:
             raise RuleError(f"{here}: title.{locale}", f"names {', '.join(unknown)}: not a label or measure")
-    canonical = _canonical(spec, kind, measures, procedures, window_start, window_end, length)
+    canonical = _canonical(spec, kind, measures, procedures + incidents, window_start, window_end, length)
     return Rule(
         id=spec.id,
         version=spec.version,
@@ -343,6 +391,8 @@ def _compile(spec: RuleFile, here: str, origin: str) -> Rule:  # noqa: PLR0915 -
         end=window_end,
         procedures=procedures,
         takes_procedure=compile_filter(procedures) if kind == WindowKind.PROCEDURE else None,
+        incidents=incidents,
+        takes_incident=compile_filter(incidents) if kind == WindowKind.INCIDENT else None,
     )
 
 
@@ -403,6 +453,9 @@ def _canonical(
     if kind == WindowKind.SLIDING:
         assert length is not None
         window["length_s"] = int(length.total_seconds())
+    if kind == WindowKind.INCIDENT:
+        assert length is not None
+        window.update(where=canonical_filter(procedures), open_for_s=int(length.total_seconds()))
     if kind == WindowKind.PROCEDURE:
         assert start is not None and end is not None
         window.update(where=canonical_filter(procedures), start=start.text(), end=end.text())

@@ -117,7 +117,18 @@ async function route() {
       return ctx.navigate("#/signin");
     }
     console.error(error);
-    view.append(h("p", { class: "error", role: "alert", i18n: "web.error.screen" }));
+    // What the API said is shown, not swallowed: a camera outside the user's scope is
+    // "not found" by its URL, in the user's language (see api.js).
+    const problem = error instanceof ApiError ? error.problem : {};
+    const said = problem.detail || problem.title;
+    view.append(
+      h(
+        "div",
+        { class: "error", role: "alert", id: "screen-error", "data-status": error instanceof ApiError ? error.status : null },
+        h("p", { i18n: "web.error.screen" }),
+        said ? h("p", { id: "screen-error-detail" }, said) : null,
+      ),
+    );
   }
   if (ticket !== routing) {
     if (done) await done();
