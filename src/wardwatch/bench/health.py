@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
 import shutil
 import tempfile
 import threading
@@ -40,11 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wardwatch.bench.world import create_world
 from wardwatch.bootstrap import Container
 from wardwatch.kernel.bus import Event
-from wardwatch.kernel.config import load_settings
-from wardwatch.registry.model import AreaType, FacilityType, OrgKind, Purpose
-from wardwatch.registry.schemas import CameraCreate, FacilityCreate, OrgNodeCreate, ZoneCreate
 from wardwatch.sim.process import SimulatorProcess
 
 FAULTS: tuple[tuple[str, str], ...] = (
@@ -124,66 +121,16 @@ class Recorder:
         return found[-1] if found else None
 
 
-def _password() -> str:
-    return "Bench-" + secrets.token_urlsafe(18)
-
-
 def create_instance(data: Path, urls: list[tuple[str, str]], *, record: bool) -> tuple[Container, list[str]]:
-    from wardwatch.instance import init_instance, open_instance  # noqa: PLC0415
-
-    settings = load_settings(
+    world = create_world(
         data,
-        None,
-        server={"cookie_secure": False},
-        media={"retention": False, "record": record},
-        auth={"mfa_required_roles": []},
+        urls,
+        media={"record": record},
         duty={"coverage_check": False},
         access={"mqtt": {"enabled": False}},
         health={"incident_debounce_s": 3600},
     )
-    result = init_instance(
-        settings, admin_username="bench.admin", admin_password=_password(), org_name="Bench"
-    )
-    container = open_instance(settings)
-    admin = container.accounts.principal_of(result.admin_id)
-    registry = container.registry
-    province = registry.create_node(
-        admin, OrgNodeCreate(kind=OrgKind.PROVINCE, name="Province", parent_id=result.root_id)
-    )
-    district = registry.create_node(
-        admin, OrgNodeCreate(kind=OrgKind.DISTRICT, name="District", parent_id=province.id)
-    )
-    facility = registry.create_facility(
-        admin,
-        FacilityCreate(
-            parent_id=district.id,
-            name="Bench quarantine centre",
-            facility_type=FacilityType.QUARANTINE_CENTRE,
-            address="loopback",
-            timezone="Asia/Ho_Chi_Minh",
-        ),
-    )
-    zone = registry.create_zone(
-        admin, facility.id, ZoneCreate(name="Corridor", area_type=AreaType.CORRIDOR_OUTSIDE_ROOMS)
-    )
-    ids = []
-    for index, (main_url, sub_url) in enumerate(urls):
-        camera = registry.create_camera(
-            admin,
-            CameraCreate(
-                zone_id=zone.id,
-                name=f"Corridor {index:02d}",
-                main_url=main_url,
-                sub_url=sub_url,
-                purposes=[Purpose.RULE_SUPERVISION],
-                legal_basis="benchmark",
-                retention_days=1,
-                signage_posted=True,
-            ),
-        )
-        registry.activate_camera(admin, camera.id)
-        ids.append(camera.id)
-    return container, ids
+    return world.container, world.camera_ids
 
 
 def _set_fault(control_url: str, index: int, fault: str) -> None:

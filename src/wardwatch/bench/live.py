@@ -16,7 +16,6 @@ the JSON says so.
 from __future__ import annotations
 
 import math
-import secrets
 import shutil
 import socket
 import tempfile
@@ -30,11 +29,9 @@ from typing import Any
 
 import uvicorn
 
+from wardwatch.bench.world import bench_password, create_world
 from wardwatch.bootstrap import Container
 from wardwatch.kernel.actor import system_actor
-from wardwatch.kernel.config import load_settings
-from wardwatch.registry.model import AreaType, FacilityType, OrgKind, Purpose
-from wardwatch.registry.schemas import CameraCreate, FacilityCreate, OrgNodeCreate, ZoneCreate
 from wardwatch.sim.process import SimulatorProcess
 
 TARGETS = {"latency_ms_p95": 1500.0}
@@ -102,73 +99,23 @@ class BenchInstance:
     password: str
 
 
-def _password() -> str:
-    return "Bench-" + secrets.token_urlsafe(18)
-
-
 def create_instance(data: Path, main_url: str, sub_url: str) -> BenchInstance:
     """A fresh instance with one active camera and a duty operator allowed to watch it."""
-    from wardwatch.instance import init_instance, open_instance  # noqa: PLC0415
-
-    settings = load_settings(
-        data,
-        None,
-        server={"cookie_secure": False},
-        media={"retention": False},
-        auth={"mfa_required_roles": []},
-    )
-    result = init_instance(
-        settings, admin_username="bench.admin", admin_password=_password(), org_name="Bench"
-    )
-    container = open_instance(settings)
-    admin = container.accounts.principal_of(result.admin_id)
-    registry = container.registry
-    province = registry.create_node(
-        admin, OrgNodeCreate(kind=OrgKind.PROVINCE, name="Province", parent_id=result.root_id)
-    )
-    district = registry.create_node(
-        admin, OrgNodeCreate(kind=OrgKind.DISTRICT, name="District", parent_id=province.id)
-    )
-    facility = registry.create_facility(
-        admin,
-        FacilityCreate(
-            parent_id=district.id,
-            name="Bench quarantine centre",
-            facility_type=FacilityType.QUARANTINE_CENTRE,
-            address="loopback",
-            timezone="Asia/Ho_Chi_Minh",
-        ),
-    )
-    zone = registry.create_zone(
-        admin, facility.id, ZoneCreate(name="Corridor", area_type=AreaType.CORRIDOR_OUTSIDE_ROOMS)
-    )
-    camera = registry.create_camera(
-        admin,
-        CameraCreate(
-            zone_id=zone.id,
-            name="Corridor 1",
-            main_url=main_url,
-            sub_url=sub_url,
-            purposes=[Purpose.RULE_SUPERVISION],
-            legal_basis="benchmark",
-            retention_days=1,
-            signage_posted=True,
-        ),
-    )
-    registry.activate_camera(admin, camera.id)
-    username, password = "bench.viewer", _password()
+    world = create_world(data, [(main_url, sub_url)])
+    container = world.container
+    username, password = "bench.viewer", bench_password()
     with container.deps.uow(system_actor("bench")) as uow:
         user_id = container.accounts.create_account(
             uow.conn,
             username=username,
             display_name="Bench viewer",
             password=password,
-            home_node_id=facility.id,
+            home_node_id=world.facility_id,
             role="duty_operator",
         )
-        uow.audit("account.create", object_type="user", object_id=user_id, scope=facility.id)
+        uow.audit("account.create", object_type="user", object_id=user_id, scope=world.facility_id)
         uow.commit()
-    return BenchInstance(container, camera.id, username, password)
+    return BenchInstance(container, world.camera_ids[0], username, password)
 
 
 def percentile(values: list[float], q: float) -> float:
