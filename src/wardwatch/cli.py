@@ -357,6 +357,27 @@ def audit_checkpoint(
     guarded(run)
 
 
+def _bench(as_json: bool, measure: Callable[[Callable[[str], None]], dict[str, Any]]) -> None:
+    """Run a benchmark: progress lines on stderr unless ``--json``, one JSON object on stdout.
+
+    A benchmark that cannot run (a port taken, ffmpeg missing) raises RuntimeError: that is
+    the one-line message and non-zero exit, never a half-printed result.
+    """
+
+    def progress(message: str) -> None:
+        if not as_json:
+            err.print(message, markup=False)
+
+    def run() -> None:
+        try:
+            result = measure(progress)
+        except RuntimeError as exc:
+            _fail(str(exc))
+        sys.stdout.write(json.dumps(result) + "\n")
+
+    guarded(run)
+
+
 @bench_app.command("audit")
 def bench_audit(
     appends: Annotated[int, typer.Option(help="Appends to time, each its own transaction.")] = 20_000,
@@ -387,14 +408,12 @@ def bench_record(
     """Recording cost per stream against one ffmpeg -c copy process per camera."""
     from wardwatch.bench.record import run_record_bench  # noqa: PLC0415
 
-    def run() -> None:
-        try:
-            result = run_record_bench(cameras=cameras, seconds=seconds, resolution=resolution, port=port)
-        except RuntimeError as exc:
-            _fail(str(exc))
-        sys.stdout.write(json.dumps(result) + "\n")
-
-    guarded(run)
+    _bench(
+        as_json,
+        lambda _progress: run_record_bench(
+            cameras=cameras, seconds=seconds, resolution=resolution, port=port
+        ),
+    )
 
 
 @bench_app.command("health")
@@ -412,26 +431,18 @@ def bench_health(
     """Camera fault detection times, false alarms and analysis CPU against the issue's targets."""
     from wardwatch.bench.health import run_health_bench  # noqa: PLC0415
 
-    def run() -> None:
-        def progress(message: str) -> None:
-            if not as_json:
-                err.print(message, markup=False)
-
-        try:
-            result = run_health_bench(
-                cameras=cameras,
-                healthy_s=healthy_minutes * 60,
-                resolution=resolution,
-                sub=sub,
-                port=port,
-                record=record,
-                progress=progress,
-            )
-        except RuntimeError as exc:
-            _fail(str(exc))
-        sys.stdout.write(json.dumps(result) + "\n")
-
-    guarded(run)
+    _bench(
+        as_json,
+        lambda progress: run_health_bench(
+            cameras=cameras,
+            healthy_s=healthy_minutes * 60,
+            resolution=resolution,
+            sub=sub,
+            port=port,
+            record=record,
+            progress=progress,
+        ),
+    )
 
 
 @bench_app.command("live")
@@ -446,16 +457,12 @@ def bench_live(
     """Camera-to-screen latency of live view in headless Chromium, against the issue's target."""
     from wardwatch.bench.live import run_live_bench  # noqa: PLC0415
 
-    def run() -> None:
-        try:
-            result = run_live_bench(
-                seconds=seconds, warmup=warmup, variant=variant, resolution=resolution, port=port
-            )
-        except RuntimeError as exc:
-            _fail(str(exc))
-        sys.stdout.write(json.dumps(result) + "\n")
-
-    guarded(run)
+    _bench(
+        as_json,
+        lambda _progress: run_live_bench(
+            seconds=seconds, warmup=warmup, variant=variant, resolution=resolution, port=port
+        ),
+    )
 
 
 @bench_app.command("rules")
@@ -476,27 +483,19 @@ def bench_rules(
     """Door and schedule events through the real ingest path into alerts, against the issue's targets."""
     from wardwatch.bench.rules import run_rules_bench  # noqa: PLC0415
 
-    def run() -> None:
-        def progress(message: str) -> None:
-            if not as_json:
-                err.print(message, markup=False)
-
-        try:
-            result = run_rules_bench(
-                events=events,
-                rate=rate,
-                path=path,
-                facilities=facilities,
-                http_interval_s=http_interval,
-                mqtt_host=mqtt_host,
-                mqtt_port=mqtt_port,
-                progress=progress,
-            )
-        except RuntimeError as exc:
-            _fail(str(exc))
-        sys.stdout.write(json.dumps(result) + "\n")
-
-    guarded(run)
+    _bench(
+        as_json,
+        lambda progress: run_rules_bench(
+            events=events,
+            rate=rate,
+            path=path,
+            facilities=facilities,
+            http_interval_s=http_interval,
+            mqtt_host=mqtt_host,
+            mqtt_port=mqtt_port,
+            progress=progress,
+        ),
+    )
 
 
 @sim_app.command("cameras")
