@@ -11,6 +11,7 @@ import logging
 import secrets
 import socket
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,34 @@ def test_a_batch_with_a_malformed_event_is_taken_in_part_and_the_refusal_publish
     with w.client("installer_a") as installer:
         health = installer.get(f"/api/v1/terminals/{w.ids['terminal']}").json()["health"]
     assert (health["events_accepted"], health["events_refused"]) == (2, 1)
+
+
+def test_a_message_queued_behind_others_keeps_the_time_it_arrived(world) -> None:
+    """received_at is when the message reached the server, not when the worker got to it:
+    the wait in the queue is part of the way to an alert."""
+    w, publisher = world
+    ingest, c = w.container.access.mqtt, w.container
+    first_at = w.clock.now()
+    with c.db.write() as conn:
+        # The worker cannot store anything while this holds the terminal (the write turn on
+        # SQLite, the row's lock on PostgreSQL): what arrives meanwhile waits in its queue.
+        conn.execute(
+            select(store.terminals.c.id).where(store.terminals.c.id == w.ids["terminal"]).with_for_update()
+        )
+        publisher.publish(topic(w), door_event(w, 1, terminal="ZK-MQTT-1"))
+        wait_for(lambda: ingest.messages == 1, 20, "the first message to arrive")
+        second_at = first_at + timedelta(seconds=5)
+        w.clock.set(second_at)
+        publisher.publish(topic(w), door_event(w, 2, terminal="ZK-MQTT-1"))
+        wait_for(lambda: ingest.messages == 2, 20, "the second message to arrive")
+        w.clock.set(first_at + timedelta(minutes=1))  # when the worker gets its turn
+    wait_for(lambda: count(w, store.door_events) == 2, 20, "both events to be stored")
+    de = store.door_events.c
+    with c.db.read() as conn:
+        stored = dict(conn.execute(select(de.serial, de.received_at)).all())
+    assert stored == {1: first_at, 2: second_at}
+    announced = {e["serial"]: e["received_at"] for e in bus_events(w, "access.door_event.accepted")}
+    assert announced == {1: first_at.isoformat(), 2: second_at.isoformat()}
 
 
 def test_messages_the_trust_model_refuses_are_recorded_and_never_stored(world) -> None:

@@ -8,7 +8,7 @@ store an alert nobody can route or trust are refused whole.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,28 @@ def test_outside_the_subtree_an_alert_is_not_found_and_inside_without_ack_it_is_
     assert denied == 1
     with world.client("admin") as admin:
         assert admin.get(f"/api/v1/alerts/{world.ids['a_yellow']}").json()["status"] == "firing"
+
+
+def test_who_acknowledged_and_who_silenced_are_named_not_just_ids(world: World) -> None:
+    with world.client("legal_a") as legal:
+        acked = legal.post(f"/api/v1/alerts/{world.ids['a_yellow']}/ack", json={"comment": "checking"})
+        assert acked.status_code == 200, acked.text
+    with world.client("prov_sup_a") as supervisor:
+        [listed] = [a for a in supervisor.get("/api/v1/alerts").json() if a["id"] == world.ids["a_yellow"]]
+        body = {
+            "node_id": world.ids["fac_a"],
+            "matchers": [{"name": "rule_id", "op": "=", "value": "R1"}],
+            "comment": "roster being fixed",
+            "ends_at": (world.clock.now() + timedelta(hours=2)).isoformat(),
+        }
+        created = supervisor.post("/api/v1/silences", json=body)
+        assert created.status_code == 201, created.text
+        [found] = supervisor.get("/api/v1/silences").json()
+    ack = listed["acknowledged"]
+    assert (ack["by"], ack["by_name"]) == (world.users["legal_a"], "legal_a")
+    assert acked.json()["acknowledged"]["by_name"] == "legal_a"
+    assert created.json()["created_by_name"] == found["created_by_name"] == "prov_sup_a"
+    assert found["created_by"] == world.users["prov_sup_a"]
 
 
 def test_a_resolved_alert_cannot_be_acknowledged(world: World) -> None:

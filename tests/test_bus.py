@@ -98,3 +98,64 @@ def test_failing_handler_is_retried_then_dead_lettered_loudly() -> None:
     bus.stop()
     assert len(attempts) == 3
     assert dead == ["broken"] and bus.dead_letters[0][0] == "broken"
+
+
+def test_a_batch_consumer_gets_what_queued_up_in_one_call_up_to_the_cap() -> None:
+    batches: list[list[int]] = []
+    bus = InProcessBus()
+    bus.subscribe_batches(
+        "gatherer",
+        lambda event: pytest.fail("the batch handler did not fail: nothing goes one by one"),
+        lambda events: batches.append([e.payload["n"] for e in events]),
+        types=["x.*"],
+        max_batch=3,
+    )
+    # Published before the consumer's thread runs: all seven have queued up.
+    bus.publish([Event(type="x.y", payload={"n": n}) for n in range(7)] + [Event(type="z.z", payload={})])
+    bus.start()
+    assert bus.drain()
+    bus.stop()
+    assert batches == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+def test_a_failed_batch_goes_one_by_one_with_retries_and_dead_letters_and_nothing_twice(world) -> None:
+    c = world.container
+    handled: list[int] = []
+    tries: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def take(conn, event: Event) -> None:
+        n = event.payload["n"]
+        with lock:
+            tries[n] = tries.get(n, 0) + 1
+            if n == 2 and tries[n] < 3:
+                raise RuntimeError("temporary")  # succeeds at its third delivery
+            if n == 4:
+                raise RuntimeError("always")
+            handled.append(n)
+
+    one = idempotent(c.db, "gatherer", take)
+
+    def many(events) -> None:
+        # Takes the first events of the batch for good, then fails part-way.
+        for event in events[:2]:
+            one(event)
+        raise RuntimeError("the batch failed")
+
+    bus = InProcessBus(max_attempts=4, base_delay_s=0.001)
+    bus.subscribe_batches("gatherer", one, many, types=["x.*"])
+    events = [Event(type="x.y", payload={"n": n}) for n in range(6)]
+    bus.publish(events)
+    bus.start()
+    assert bus.drain()
+    bus.stop()
+    assert sorted(handled) == [0, 1, 2, 3, 5], "each event that can be taken is taken exactly once"
+    assert tries[2] == 3
+    assert [(consumer, e.payload["n"]) for consumer, e, _ in bus.dead_letters] == [("gatherer", 4)]
+    with c.db.read() as conn:
+        recorded = set(
+            conn.execute(select(processed_events.c.event_id).where(processed_events.c.consumer == "gatherer"))
+            .scalars()
+            .all()
+        )
+    assert recorded == {e.id for e in events if e.payload["n"] != 4}

@@ -305,6 +305,62 @@ def test_an_incident_alert_is_routed_like_any_blue_alert_to_a_webhook_and_escala
     assert kinds_about(world, "sup_a", incident["id"], alert.id) == ["alert_firing"]
 
 
+def test_acknowledging_an_incident_acknowledges_its_alert_and_stops_the_escalation(world: World) -> None:
+    incident = open_fault(world)
+    [alert] = health_alerts(world)
+    dispatch_after(world, 30)
+    assert kinds_about(world, "sup_a", incident["id"], alert.id) == ["alert_firing"]
+    with world.client("sup_a") as sup:
+        acked = sup.post(f"/api/v1/incidents/{incident['id']}/ack", json={"note": "technician on the way"})
+        assert acked.status_code == 200, acked.text
+        shown = sup.get(f"/api/v1/alerts/{alert.id}").json()
+    assert shown["status"] == "acknowledged"
+    ack = shown["acknowledged"]
+    assert (ack["by"], ack["by_name"], ack["comment"]) == (
+        world.users["sup_a"],
+        "sup_a",
+        "technician on the way",
+    )
+    assert shown["history"][-1]["kind"] == "acknowledged"
+    assert shown["history"][-1]["actor"] == f"user:{world.users['sup_a']}"
+    [entry] = audit(world, "alert.ack")
+    assert (entry.actor, entry.object_id) == (f"user:{world.users['sup_a']}", alert.id)
+    assert json.loads(entry.details)["incident_id"] == incident["id"]
+    [incident_ack] = audit(world, "incident.acknowledge")
+    assert json.loads(incident_ack.details)["alerts"] == [alert.id]
+    assert len(events(world, "alerts.alert.acknowledged")) == 1
+    # Past blue's hour the legal representative is not told: someone is on it.
+    dispatch_after(world, 3600)
+    assert kinds_about(world, "legal_a", alert.id) == []
+    with world.client("sup_a") as sup:  # acknowledging again touches the alert no more
+        assert sup.post(f"/api/v1/incidents/{incident['id']}/ack", json={}).status_code == 200
+    assert len(audit(world, "alert.ack")) == 1
+
+
+def test_the_incident_acknowledgement_carries_the_alert_without_alert_ack(world: World) -> None:
+    with world.client("admin") as admin:
+        denied = admin.post(
+            "/api/v1/role-bindings",
+            json={
+                "user_id": world.users["op_a"],
+                "node_id": world.ids["fac_a"],
+                "permission": "alert.ack",
+                "effect": "deny",
+            },
+        )
+        assert denied.status_code == 201, denied.text
+    incident = open_fault(world)
+    [alert] = health_alerts(world)
+    with world.client("op_a") as op:
+        assert op.post(f"/api/v1/alerts/{alert.id}/ack", json={"comment": "x"}).status_code == 403
+        assert op.post(f"/api/v1/incidents/{incident['id']}/ack", json={}).status_code == 200
+    [row] = health_alerts(world)
+    assert (row.status, row.ack_by) == ("acknowledged", world.users["op_a"])
+    assert incident["id"] in row.ack_comment and "cam_a" in row.ack_comment, "a standard comment naming it"
+    dispatch_after(world, 3600)
+    assert kinds_about(world, "legal_a", alert.id) == []
+
+
 def broken(real: Callable[..., Any]) -> Callable[..., Any]:
     """The real alert service call, then a statement the database refuses (aborting, on PostgreSQL)."""
 

@@ -128,6 +128,21 @@ def test_every_key_the_code_uses_is_in_the_catalogs() -> None:
     assert not missing, f"add these keys to all three catalogs: {missing}"
 
 
+AUDITED_OBJECT_TYPE = re.compile(r'(?:\bobject_type=|"object_type": )"(\w+)"')
+
+
+def audited_object_types() -> set[str]:
+    """Object kinds the code writes into audit entries (``uow.audit``, denials' ``audit_info``)."""
+    return {m for path in SRC.rglob("*.py") for m in AUDITED_OBJECT_TYPE.findall(path.read_text("utf-8"))}
+
+
+def test_every_audited_object_type_has_a_label_for_the_audit_screen() -> None:
+    found = audited_object_types()
+    assert {"alert", "practitioner_import", "route"} <= found, "the scan finds the audited kinds"
+    missing = sorted(f"object.{kind}" for kind in found if f"object.{kind}" not in catalog("en"))
+    assert not missing, f"add these labels to all three catalogs: {missing}"
+
+
 def test_translations_differ_from_english_where_words_are_shown() -> None:
     same = [k for k, v in catalog("vi").items() if v == catalog("en")[k] and " " in v]
     assert not same, f"untranslated Vietnamese strings: {same}"

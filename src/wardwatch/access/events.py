@@ -149,6 +149,8 @@ class Delivery:
     channel: str
     source: str
     topic_door: str | None = None
+    received_at: datetime | None = None
+    """When the message arrived, if it waited before this turn (MQTT's queue); else the turn's now."""
 
 
 @dataclass(frozen=True)
@@ -348,7 +350,8 @@ class DoorEvents:
                 for step in mine:
                     if step.row is not None:
                         behind = high is not None and step.serial < high
-                        step.row["late"] = behind or (now - step.row["time"]).total_seconds() > late_after
+                        waited = step.row["received_at"] - step.row["time"]
+                        step.row["late"] = behind or waited.total_seconds() > late_after
                         rows.append(step.row)
                     high = step.serial if high is None else max(high, step.serial)
             inserted = self._insert_new(conn, rows)
@@ -371,7 +374,7 @@ class DoorEvents:
             conn.execute(_COUNTERS, counters)
             store_events(conn, announce)
         if announce and self.deps.relay is not None:
-            self.deps.relay.notify()
+            self.deps.relay.notify(announce)
         for terminal_id, numbers in by_terminal.items():
             self._after(
                 [deliveries[n] for n in numbers], [outcomes[n] for n in numbers], states[terminal_id], now
@@ -388,8 +391,9 @@ class DoorEvents:
         """A terminal's events of a turn in serial order, each accepted one with its row made."""
         steps: list[_Step] = []
         for number, delivery in mine:
+            received = delivery.received_at or now
             for c in candidates[number]:
-                steps.append(_Step(c.event.serial, False, number, c, _row(c, delivery, now)))
+                steps.append(_Step(c.event.serial, False, number, c, _row(c, delivery, received)))
             # A refused event still used its serial: it was received, not lost.
             steps += [
                 _Step(r.serial, True, number, None)
@@ -529,7 +533,7 @@ class DoorEvents:
         self, conn: Connection, run: _Run, candidate: _Candidate, row: dict[str, Any], outcome: _Outcome
     ) -> list[Event]:
         """An event just stored: follow its serial, and the bus events it causes."""
-        event, door, now = candidate.event, candidate.door, run.now
+        event, door, received = candidate.event, candidate.door, row["received_at"]
         outcome.accepted += 1
         self._track_serial(conn, run, event.serial, outcome)
         if run.last_event_at is None or event.time > run.last_event_at:
@@ -539,11 +543,11 @@ class DoorEvents:
         payload = {
             **{k: row[k] for k in _ANNOUNCED},
             "time": event.time.isoformat(),
-            "received_at": now.isoformat(),
+            "received_at": received.isoformat(),
             "local_date": local_date.isoformat(),
             "door_kind": door.kind,
             "room_id": room_id,
-            "delay_s": round((now - event.time).total_seconds(), 3),
+            "delay_s": round((received - event.time).total_seconds(), 3),
         }
         announce = [Event("access.door_event.accepted", payload, key=door.id)]
         if row["late"]:
@@ -686,9 +690,10 @@ class DoorEvents:
                         last_seen_at=now,
                     )
                 )
-            store_events(conn, [self._refused_event(terminal, [refusal], channel, source=source)])
+            refused = self._refused_event(terminal, [refusal], channel, source=source)
+            store_events(conn, [refused])
         if self.deps.relay is not None:
-            self.deps.relay.notify()
+            self.deps.relay.notify([refused])
         log.warning(
             "door event message refused",
             extra={"terminal_id": terminal.id if terminal else None, "reason": reason, "source": source},

@@ -34,6 +34,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -52,6 +53,9 @@ from wardwatch.kernel.errors import Invalid
 from wardwatch.registry.service import RegistryService
 
 log = logging.getLogger(__name__)
+
+Message = tuple[str, bytes, datetime | None]
+"""An events topic's message: topic, payload, and when it arrived (None: now)."""
 
 MAX_TURN = 200
 """Messages the ingest worker stores in one transaction at most."""
@@ -92,7 +96,7 @@ class MqttIngest:
         self._lock = threading.Lock()
         self._state = "stopped"  # stopped, connecting, up, down
         self._last_error_log = 0.0
-        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
+        self._queue: queue.Queue[Message | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self.messages = 0
         self.failures = 0
@@ -195,8 +199,10 @@ class MqttIngest:
         # paho's network thread only queues: the ingest worker stores what arrived since its
         # last turn in one transaction, so a thousand messages a second are not a thousand
         # commits, and a slow commit never holds up the broker's acknowledgements.
+        # Stamped here, not when the worker gets to it: the time a message waits in the queue
+        # is part of its way to an alert, and is what ``received_at`` must show.
         self.messages += 1
-        self._queue.put((message.topic, bytes(message.payload)))
+        self._queue.put((message.topic, bytes(message.payload), self.deps.clock.now()))
 
     def _work(self) -> None:
         while True:
@@ -220,7 +226,7 @@ class MqttIngest:
                 log.exception("door event messages could not be handled", extra={"messages": len(batch)})
                 results = [None] * len(batch)
             client = self._client
-            for (topic, _payload), result in zip(batch, results, strict=True):
+            for (topic, _payload, _at), result in zip(batch, results, strict=True):
                 if client is not None and result is not None and result.refused:
                     body = {"refused": [r.model_dump() for r in result.refused]}
                     client.publish(f"{topic}/refused", json.dumps(body, ensure_ascii=False), qos=0)
@@ -229,29 +235,31 @@ class MqttIngest:
 
     # ---------------------------------------------------------------- messages
 
-    def handle(self, topic: str, payload: bytes) -> IngestResult | None:
+    def handle(self, topic: str, payload: bytes, received_at: datetime | None = None) -> IngestResult | None:
         """Judge one message of an events topic; None when it could not be attributed or read."""
-        return self.handle_many([(topic, payload)])[0]
+        return self.handle_many([(topic, payload, received_at)])[0]
 
-    def handle_many(self, messages: Sequence[tuple[str, bytes]]) -> list[IngestResult | None]:
+    def handle_many(self, messages: Sequence[Message]) -> list[IngestResult | None]:
         """Judge messages in arrival order and store their events in one transaction.
 
         A message that cannot be attributed or read is refused whole, on its own; if storing
         the rest together fails, each is stored alone so one bad message cannot sink the others.
         """
         results: list[IngestResult | None] = [None] * len(messages)
-        read: list[tuple[int, str, bytes, str, str, list[Any]]] = []
-        for number, (topic, payload) in enumerate(messages):
+        read: list[tuple[int, str, bytes, datetime | None, str, str, list[Any]]] = []
+        for number, (topic, payload, received_at) in enumerate(messages):
             found = self._read(topic, payload)
             if found is not None:
-                read.append((number, topic, payload, *found))
+                read.append((number, topic, payload, received_at, *found))
         deliveries: list[tuple[int, Delivery]] = []
         # One look-up for the turn's terminals and doors, not four queries a message.
         with self.deps.db.read() as conn:
             terminals = self.terminals.by_serials(conn, {serial for *_, serial, _ in read})
-            doors = places.doors(conn, {door_id for _, _, _, door_id, _, _ in read})
-        for number, topic, payload, door_id, serial, items in read:
-            delivery = self._attributed(topic, payload, door_id, terminals.get(serial.lower()), doors, items)
+            doors = places.doors(conn, {door_id for _, _, _, _, door_id, _, _ in read})
+        for number, topic, payload, received_at, door_id, serial, items in read:
+            delivery = self._attributed(
+                topic, payload, door_id, terminals.get(serial.lower()), doors, items, received_at
+            )
             if delivery is not None:
                 deliveries.append((number, delivery))
         if not deliveries:
@@ -305,6 +313,7 @@ class MqttIngest:
         terminal: TerminalRef | None,
         doors: dict[str, places.Door],
         items: list[Any],
+        received_at: datetime | None,
     ) -> Delivery | None:
         """The message as its terminal's, or None once it was refused whole."""
         where = parse_topic(self.settings.topic_prefix, topic)
@@ -319,7 +328,7 @@ class MqttIngest:
         if door is None or door.facility_id != where[0] or door_id not in terminal.door_ids:
             self.events.refuse_whole(terminal, "mqtt", topic, "door_not_bound", payload)
             return None
-        return Delivery(terminal, items, "mqtt", topic, door_id)
+        return Delivery(terminal, items, "mqtt", topic, door_id, received_at)
 
     def _only_terminal_of(self, door_id: str) -> TerminalRef | None:
         """A message that names no terminal is counted against the door's terminal if it has one."""

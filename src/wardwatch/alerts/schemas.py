@@ -66,6 +66,8 @@ class SilenceView(BaseModel):
     matchers: list[MatcherBody]
     comment: str
     created_by: str
+    created_by_name: str | None
+    """The creator's display name (None if the account is gone), so the console shows a name."""
     created_at: datetime
     starts_at: datetime
     ends_at: datetime
@@ -82,6 +84,8 @@ class AckCommand(Command):
 
 class AckView(BaseModel):
     by: str
+    by_name: str | None
+    """The acknowledger's display name (None if the account is gone), so the console shows a name."""
     at: datetime
     comment: str
     expires_at: datetime | None

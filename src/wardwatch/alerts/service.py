@@ -48,6 +48,7 @@ from wardwatch.alerts.schemas import (
     IntegrationView,
 )
 from wardwatch.alerts.silences import Silences
+from wardwatch.authz import store as authz_store
 from wardwatch.authz.principal import Principal
 from wardwatch.kernel.db import DbRow
 from wardwatch.kernel.deps import Deps
@@ -69,6 +70,8 @@ D = store.alert_deliveries.c
 AT = store.alert_delivery_attempts.c
 I = store.alert_integrations.c  # noqa: E741
 N = registry_store.org_nodes.c
+ACKER = authz_store.users.alias("acker")
+"""The account that acknowledged an alert, for its display name."""
 
 
 @dataclass(frozen=True)
@@ -430,7 +433,6 @@ class AlertService:
     # ---------------------------------------------------------------- acknowledgement
 
     def acknowledge(self, principal: Principal, alert_id: str, cmd: AckCommand) -> AlertDetail:
-        now = self.deps.clock.now()
         with self.deps.uow(principal.actor) as uow:
             row = self._alert_row(uow.conn, alert_id, lock=True)
             principal.require(
@@ -440,49 +442,100 @@ class AlertService:
                 raise Conflict("alert_not_active")
             if row.status == AlertStatus.ACKNOWLEDGED:
                 raise Conflict("alert_already_acknowledged")
-            policy = self.routing.policies.get(row.escalation_policy or "")
-            expires = now + policy.ack_timeout if policy and policy.ack_timeout else None
-            uow.conn.execute(
-                update(store.alerts)
-                .where(A.id == row.id)
-                .values(
-                    status=AlertStatus.ACKNOWLEDGED.value,
-                    ack_by=principal.user_id,
-                    ack_at=now,
-                    ack_comment=cmd.comment,
-                    ack_expires_at=expires,
-                    next_escalation_at=None,
-                    updated_at=now,
-                )
-            )
-            details = {
-                "fingerprint": row.fingerprint,
-                "comment": cmd.comment,
-                "level": row.escalation_level,
-                "expires_at": _iso(expires),
-            }
-            self._history(uow.conn, row.id, "acknowledged", principal.actor.ref, details, now)
-            uow.audit(
-                "alert.ack", object_type="alert", object_id=row.id, scope=row.facility_id, details=details
-            )
-            uow.emit(
-                "alerts.alert.acknowledged",
-                {
-                    "alert_id": row.id,
-                    "fingerprint": row.fingerprint,
-                    "by": principal.user_id,
-                    "facility_id": row.facility_id,
-                },
-                key=row.facility_id,
-            )
+            self.acknowledge_in(uow, row, user_id=principal.user_id, comment=cmd.comment)
             uow.commit()
         return self.get(principal, alert_id)
+
+    def acknowledge_in(
+        self,
+        uow: UnitOfWork,
+        row: DbRow,
+        *,
+        user_id: str,
+        comment: str,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """Acknowledge the (locked, firing) alert ``row`` inside the caller's unit of work.
+
+        The caller has decided that ``user_id`` may: ``acknowledge`` by ``alert.ack``, another
+        wing by its own action (``context`` says which, for the history and the audit entry).
+        Escalation stops until the policy's ``ack_timeout`` runs out.
+        """
+        now = self.deps.clock.now()
+        policy = self.routing.policies.get(row.escalation_policy or "")
+        expires = now + policy.ack_timeout if policy and policy.ack_timeout else None
+        uow.conn.execute(
+            update(store.alerts)
+            .where(A.id == row.id)
+            .values(
+                status=AlertStatus.ACKNOWLEDGED.value,
+                ack_by=user_id,
+                ack_at=now,
+                ack_comment=comment,
+                ack_expires_at=expires,
+                next_escalation_at=None,
+                updated_at=now,
+            )
+        )
+        details = {
+            "fingerprint": row.fingerprint,
+            "comment": comment,
+            "level": row.escalation_level,
+            "expires_at": _iso(expires),
+            **(context or {}),
+        }
+        self._history(uow.conn, row.id, "acknowledged", uow.actor.ref, details, now)
+        uow.audit("alert.ack", object_type="alert", object_id=row.id, scope=row.facility_id, details=details)
+        uow.emit(
+            "alerts.alert.acknowledged",
+            {
+                "alert_id": row.id,
+                "fingerprint": row.fingerprint,
+                "by": user_id,
+                "facility_id": row.facility_id,
+            },
+            key=row.facility_id,
+        )
+
+    def acknowledge_firing(
+        self,
+        uow: UnitOfWork,
+        fingerprints: Sequence[str],
+        *,
+        user_id: str,
+        comment: str,
+        context: dict[str, Any] | None = None,
+    ) -> list[str]:
+        """Acknowledge whichever of these alerts are firing, in ``uow``; their ids.
+
+        Resolved and already acknowledged ones are left as they are (for a wing acting on
+        its own object, such as an incident, that is not a conflict).
+        """
+        if not fingerprints:
+            return []
+        rows = uow.conn.execute(
+            select(store.alerts)
+            .where(and_(A.fingerprint.in_(list(fingerprints)), A.status == AlertStatus.FIRING.value))
+            .order_by(A.id)
+            .with_for_update()
+        ).all()
+        for row in rows:
+            self.acknowledge_in(uow, row, user_id=user_id, comment=comment, context=context)
+        return [row.id for row in rows]
 
     # ---------------------------------------------------------------- reading
 
     def _alert_query(self) -> Any:
-        return select(store.alerts, N.path.label("node_path"), N.name.label("facility_name")).join(
-            registry_store.org_nodes, N.id == A.facility_id
+        """Alerts with their facility and the acknowledger's display name, in one read."""
+        return (
+            select(
+                store.alerts,
+                N.path.label("node_path"),
+                N.name.label("facility_name"),
+                ACKER.c.display_name.label("ack_by_name"),
+            )
+            .join(registry_store.org_nodes, N.id == A.facility_id)
+            .outerjoin(ACKER, ACKER.c.id == A.ack_by)
         )
 
     def _alert_row(self, conn: Connection, alert_id: str, *, lock: bool = False) -> DbRow:
@@ -512,7 +565,11 @@ class AlertService:
             "trigger_count": row.trigger_count,
             "escalation_level": row.escalation_level,
             "acknowledged": AckView(
-                by=row.ack_by, at=row.ack_at, comment=row.ack_comment or "", expires_at=row.ack_expires_at
+                by=row.ack_by,
+                by_name=row.ack_by_name,
+                at=row.ack_at,
+                comment=row.ack_comment or "",
+                expires_at=row.ack_expires_at,
             )
             if row.ack_by
             else None,

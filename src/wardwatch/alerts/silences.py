@@ -23,6 +23,7 @@ from wardwatch.alerts.schemas import (
     SilenceUpdate,
     SilenceView,
 )
+from wardwatch.authz import store as authz_store
 from wardwatch.authz.principal import Principal
 from wardwatch.kernel.db import DbRow
 from wardwatch.kernel.deps import Deps
@@ -33,6 +34,8 @@ from wardwatch.registry.service import RegistryService
 
 S = store.alert_silences.c
 N = registry_store.org_nodes.c
+CREATOR = authz_store.users.alias("creator")
+"""The account that created a silence, for its display name."""
 SilenceState = SilenceStateFilter
 
 
@@ -44,6 +47,17 @@ def _state(row: DbRow, now: datetime) -> SilenceState:
     if row.expired_at is not None or row.ends_at <= now:
         return "expired"
     return "pending" if row.starts_at > now else "active"
+
+
+def _silence_query() -> Any:
+    """Silences with their node's path and the creator's display name, in one read."""
+    return (
+        select(
+            store.alert_silences, N.path.label("node_path"), CREATOR.c.display_name.label("created_by_name")
+        )
+        .join(registry_store.org_nodes, N.id == S.node_id)
+        .outerjoin(CREATOR, CREATOR.c.id == S.created_by)
+    )
 
 
 class Silences:
@@ -62,6 +76,7 @@ class Silences:
             matchers=[MatcherBody(**m) for m in row.matchers],
             comment=row.comment,
             created_by=row.created_by,
+            created_by_name=row.created_by_name,
             created_at=row.created_at,
             starts_at=row.starts_at,
             ends_at=row.ends_at,
@@ -130,11 +145,7 @@ class Silences:
         return self._view(row, now)
 
     def _row(self, conn: Connection, silence_id: str) -> DbRow:
-        row = conn.execute(
-            select(store.alert_silences, N.path.label("node_path"))
-            .join(registry_store.org_nodes, N.id == S.node_id)
-            .where(S.id == silence_id)
-        ).first()
+        row = conn.execute(_silence_query().where(S.id == silence_id)).first()
         if row is None:
             raise NotFound("not_found", params={"object": "silence"})
         return row
@@ -218,11 +229,7 @@ class Silences:
         limit: int = 200,
     ) -> list[SilenceView]:
         now = self.deps.clock.now()
-        query = (
-            select(store.alert_silences, N.path.label("node_path"))
-            .join(registry_store.org_nodes, N.id == S.node_id)
-            .where(principal.scope_clause("alert.read", N.path))
-        )
+        query = _silence_query().where(principal.scope_clause("alert.read", N.path))
         if created_by is not None:
             query = query.where(S.created_by == created_by)
         if node_id is not None:

@@ -139,6 +139,39 @@ class IncidentAlerts:
             return False
         return result.change in NEWS
 
+    def acknowledge(self, uow: UnitOfWork, incident: DbRow, *, user_id: str, comment: str) -> list[str]:
+        """Acknowledge the incident's firing alerts for ``user_id``, in ``uow``; their ids.
+
+        Someone handling the incident is handling its alert, so its escalation stops (until
+        the policy's ``ack_timeout``, as for any acknowledgement). ``incident.manage`` is what
+        allows this, not ``alert.ack``: the alert is only the incident's notice, and an
+        incident acknowledged by someone whose roles lack ``alert.ack`` must not go on
+        escalating as if no one had taken it. The alert's history and audit entry name the
+        incident, so the record shows why the acknowledgement was allowed.
+
+        In a savepoint, like ``fire``: a failing alert wing is logged as critical and the
+        incident's acknowledgement still stands; the alert then escalates, the safe side.
+        """
+        if self.alerts is None:
+            return []
+        fingerprints = [incident_fingerprint(incident, fault) for fault in incident.faults]
+        try:
+            with uow.savepoint():
+                return self.alerts.acknowledge_firing(
+                    uow,
+                    fingerprints,
+                    user_id=user_id,
+                    comment=comment,
+                    context={"via": "incident", "incident_id": incident.id},
+                )
+        except Exception:
+            log.critical(
+                "a camera incident's alert could not be acknowledged with the incident; it may escalate",
+                exc_info=True,
+                extra={"incident_id": incident.id, "facility_id": incident.facility_id},
+            )
+            return []
+
     def resolve(self, uow: UnitOfWork, incident: DbRow, faults: list[str], at: datetime) -> bool:
         """Resolve the incident's alerts as of ``at``; True when the routing will say so."""
         if self.alerts is None:

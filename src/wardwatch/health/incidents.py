@@ -19,6 +19,10 @@ How the facility supervisor hears of it, each in the incident change's own unit 
   same rule: only when no alert of the incident was resolved and dispatched, so whoever
   heard of the opening directly hears of the recovery the same way. (A receiver with
   ``send_resolved: false`` is a deliberate choice not to hear of recoveries.)
+- **Acknowledging** the incident acknowledges its firing alert(s) too, in the same unit of
+  work and by the same person (with the note, or a standard comment naming the incident),
+  so an incident someone is handling does not escalate (``IncidentAlerts.acknowledge``
+  says why ``incident.manage`` suffices).
 - **Fallback due** (the outage passed ``fallback_after_minutes`` without a fallback
   measure on record) stays a direct ``camera_fallback_due`` notice: it is a to-do for the
   supervisor on this incident, not a new condition to route or escalate (an operating
@@ -82,6 +86,8 @@ I = store.incidents.c  # noqa: E741 - the table alias convention of this code ba
 E = store.incident_events.c
 S = store.camera_state.c
 SUPERVISOR_ROLES = ("facility_supervisor",)
+ACK_COMMENT_KEY = "health.alert.incident.ack_comment"
+"""The comment on an incident's alert acknowledged with an incident that had no note."""
 
 
 def open_incidents(conn: Connection, node_paths: list[str]) -> list[IncidentSummary]:
@@ -476,6 +482,7 @@ class IncidentService:
             return [self._view(conn, r, timeline=False) for r in rows]
 
     def acknowledge(self, principal: Principal, incident_id: str, cmd: IncidentAck) -> IncidentView:
+        """Take the incident on (again: each ack is on the timeline), and its firing alerts with it."""
         now = self.deps.clock.now()
         with self.deps.uow(principal.actor) as uow:
             row = self._require(uow.conn, principal, incident_id, "incident.manage")
@@ -486,8 +493,16 @@ class IncidentService:
                     .where(I.id == row.id)
                     .values(acknowledged_at=now, acknowledged_by=principal.user_id)
                 )
-            self._event(uow, row.id, IncidentEventKind.ACKNOWLEDGED, principal.actor, now, {"note": cmd.note})
-            self._audit(uow, "incident.acknowledge", row, {"note": cmd.note})
+            alerts = self.alerting.acknowledge(
+                uow,
+                row,
+                user_id=principal.user_id,
+                comment=cmd.note
+                or t(ACK_COMMENT_KEY, principal.locale, camera=row.camera_name, incident=row.id),
+            )
+            details = {"note": cmd.note, "alerts": alerts}
+            self._event(uow, row.id, IncidentEventKind.ACKNOWLEDGED, principal.actor, now, details)
+            self._audit(uow, "incident.acknowledge", row, details)
             uow.emit(
                 "health.incident.updated",
                 {**self._payload(row, now), "change": "acknowledged"},

@@ -68,6 +68,7 @@ class Event:
 
 
 Handler = Callable[[Event], None]
+BatchHandler = Callable[[Sequence[Event]], None]
 
 
 class EventBus(Protocol):
@@ -76,6 +77,18 @@ class EventBus(Protocol):
     def publish(self, events: Sequence[Event]) -> None: ...
 
     def subscribe(self, consumer: str, handler: Handler, types: Collection[str] | None = None) -> None: ...
+
+    def subscribe_batches(
+        self,
+        consumer: str,
+        handler: Handler,
+        batch_handler: BatchHandler,
+        types: Collection[str] | None = None,
+        *,
+        max_batch: int = 500,
+    ) -> None:
+        """Like ``subscribe``, but what queued up meanwhile is handed over together (in order)."""
+        ...
 
     def start(self) -> None: ...
 
@@ -102,6 +115,8 @@ class _Subscription:
     consumer: str
     handler: Handler
     types: Collection[str] | None
+    batch_handler: BatchHandler | None = None
+    max_batch: int = 1
     inbox: queue.Queue[Event | None] = field(default_factory=queue.Queue)
     thread: threading.Thread | None = None
     busy: threading.Event = field(default_factory=threading.Event)
@@ -131,7 +146,28 @@ class InProcessBus:
         self.dead_letters: list[tuple[str, Event, str]] = []
 
     def subscribe(self, consumer: str, handler: Handler, types: Collection[str] | None = None) -> None:
-        sub = _Subscription(consumer, handler, types)
+        self._add(_Subscription(consumer, handler, types))
+
+    def subscribe_batches(
+        self,
+        consumer: str,
+        handler: Handler,
+        batch_handler: BatchHandler,
+        types: Collection[str] | None = None,
+        *,
+        max_batch: int = 500,
+    ) -> None:
+        """A consumer whose events queued behind a slow one are handed over in one call.
+
+        The rule engine stores the alerts a burst of events raises in one transaction: one
+        event at a time, a burst of alerts queued every later event behind a write each.
+        If ``batch_handler`` raises, the batch's events go one by one to ``handler``, with
+        the usual retries and dead letters, so a consumer must drop what it already took.
+        """
+        self._add(_Subscription(consumer, handler, types, batch_handler, max(1, max_batch)))
+
+    def _add(self, sub: _Subscription) -> None:
+        consumer = sub.consumer
         with self._lock:
             if any(s.consumer == consumer for s in self._subs):
                 raise ValueError(f"consumer {consumer!r} already subscribed")
@@ -182,6 +218,9 @@ class InProcessBus:
         sub.thread.start()
 
     def _run(self, sub: _Subscription) -> None:
+        if sub.batch_handler is not None:
+            self._run_batches(sub, sub.batch_handler)
+            return
         while True:
             event = sub.inbox.get()
             try:
@@ -190,6 +229,38 @@ class InProcessBus:
                 self._deliver(sub, event)
             finally:
                 sub.inbox.task_done()
+
+    def _run_batches(self, sub: _Subscription, batch_handler: BatchHandler) -> None:
+        while True:
+            first = sub.inbox.get()
+            if first is None:
+                sub.inbox.task_done()
+                return
+            batch, stop = [first], False
+            while len(batch) < sub.max_batch:
+                try:
+                    more = sub.inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            try:
+                batch_handler(batch)
+            except Exception:
+                log.warning(
+                    "batch handler failed; delivering its events one by one",
+                    exc_info=True,
+                    extra={"consumer": sub.consumer, "events": len(batch)},
+                )
+                for event in batch:
+                    self._deliver(sub, event)
+            finally:
+                for _ in range(len(batch) + (1 if stop else 0)):
+                    sub.inbox.task_done()
+            if stop:
+                return
 
     def _deliver(self, sub: _Subscription, event: Event) -> None:
         for attempt in range(1, self.max_attempts + 1):

@@ -7,9 +7,10 @@ drop the resulting duplicates with ``idempotent``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,8 +52,22 @@ def store_events(conn: Connection, events: Sequence[Event]) -> None:
     )
 
 
+MARK_EVERY_S = 0.2
+"""The marker gathers what was relayed this long into one write: it is bookkeeping, and a
+mark per relayed commit kept the single SQLite writer busy for a tenth of a stream."""
+RECENT = 20_000
+"""Ids of events marked lately, so an event handed over after a poll relayed it is dropped."""
+
+
 class OutboxRelay:
-    """Moves committed outbox rows onto the bus, off the request path."""
+    """Moves committed outbox rows onto the bus, off the request path.
+
+    A commit in this process hands its events over (``notify(events)``) and they are
+    published as they are, without reading them back; the table is still what makes
+    delivery at-least-once: it is polled at start, every second, and whenever a commit
+    says only that it stored events, so rows of other processes and of a crash are relayed
+    too. Each relayed event is marked published in the table afterwards, in batches.
+    """
 
     def __init__(self, db: Database, bus: EventBus) -> None:
         self.db = db
@@ -62,11 +77,20 @@ class OutboxRelay:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._handed: list[Event] = []
+        self._poll = True
+        """Whether the table must be read (at start, or a commit handed nothing over)."""
         self._unmarked: set[str] = set()
         """Published in this process but not yet marked so in the table."""
+        self._recent: dict[str, None] = {}
 
-    def notify(self) -> None:
-        """Called after a commit that stored events."""
+    def notify(self, events: Sequence[Event] = ()) -> None:
+        """Called after a commit that stored events, with those events when the caller has them."""
+        with self._lock:
+            if events:
+                self._handed.extend(events)
+            else:
+                self._poll = True
         self._wake.set()
 
     def publish_pending(self, limit: int = 500) -> int:
@@ -75,22 +99,43 @@ class OutboxRelay:
         self._mark()
         return published
 
+    def _relayed(self, ids: Iterable[str]) -> set[str]:
+        return {i for i in ids if i in self._unmarked or i in self._recent}
+
+    def _publish_handed(self) -> int:
+        """Publish the events commits handed over, in commit order."""
+        with self._lock:
+            events, self._handed = self._handed, []
+            done = self._relayed(e.id for e in events)
+        fresh = [e for e in events if e.id not in done]
+        if not fresh:
+            return 0
+        # Published before they count as relayed: the marker must never mark an event the
+        # bus has not seen.
+        self.bus.publish(fresh)
+        with self._lock:
+            self._unmarked.update(e.id for e in fresh)
+        self._mark_wake.set()
+        return len(fresh)
+
     def _publish(self, limit: int) -> int:
-        """Hand unpublished events to the bus; marking them is the marker's job.
+        """Hand unpublished events of the table to the bus; marking them is the marker's job.
 
         Marking takes the database's write turn, which under a stream of door events can
         mean waiting behind the writers: the events committed meanwhile must not wait too.
         """
         with self._lock:
-            skip = set(self._unmarked)
+            skip = len(self._unmarked)
         with self.db.read() as conn:
             rows = conn.execute(
                 select(outbox.c.id, outbox.c.body)
                 .where(outbox.c.published_at.is_(None))
                 .order_by(outbox.c.id)
-                .limit(limit + len(skip))
+                .limit(limit + skip)
             ).all()
-        rows = [r for r in rows if r.id not in skip][:limit]
+        with self._lock:
+            done = self._relayed(r.id for r in rows)
+        rows = [r for r in rows if r.id not in done][:limit]
         if not rows:
             return 0
         self.bus.publish([Event.from_json(r.body) for r in rows])
@@ -110,6 +155,9 @@ class OutboxRelay:
                 )
             with self._lock:
                 self._unmarked.difference_update(chunk)
+                self._recent.update(dict.fromkeys(chunk))
+                for old in list(itertools.islice(self._recent, max(0, len(self._recent) - RECENT))):
+                    del self._recent[old]
 
     def start(self) -> None:
         self._stop.clear()
@@ -135,16 +183,25 @@ class OutboxRelay:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                while self._publish(500):
-                    pass
+                self._publish_handed()
+                with self._lock:
+                    poll, self._poll = self._poll, False
+                if poll:
+                    while self._publish(500):
+                        pass
             except Exception:
                 log.exception("outbox relay failed; will retry")
-            self._wake.wait(timeout=1.0)
+                with self._lock:
+                    self._poll = True
+            if not self._wake.wait(timeout=1.0):
+                with self._lock:
+                    self._poll = True  # a quiet second: read the table for what nobody handed over
             self._wake.clear()
 
     def _run_marker(self) -> None:
         while not self._stop.is_set():
             self._mark_wake.wait(timeout=1.0)
+            self._stop.wait(MARK_EVERY_S)
             self._mark_wake.clear()
             try:
                 self._mark()

@@ -34,7 +34,7 @@ class AuditAppender(Protocol):
 
 
 class RelayNotifier(Protocol):
-    def notify(self) -> None: ...
+    def notify(self, events: Sequence[Event] = ()) -> None: ...
 
 
 class UnauditedChange(RuntimeError):
@@ -148,4 +148,4 @@ class UnitOfWork:
         self._committed = True
         self._audit.accept(pending)
         if self._events and self._relay is not None:
-            self._relay.notify()
+            self._relay.notify(self._events)

@@ -23,7 +23,8 @@ import heapq
 import logging
 import string
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -167,6 +168,7 @@ class Engine:
         self._due: list[tuple[datetime, str, WindowKey]] = []
         self._broken: set[str] = set()
         self._batch: dict[str, Change] = {}
+        self._gathering = False
         self.rules_on_incidents = tuple(r for r in rules.rules if r.window == WindowKind.INCIDENT)
         self.rules_on_procedures = tuple(
             r
@@ -192,8 +194,26 @@ class Engine:
         return self.raised.get(fp)
 
     def _take(self, _changes: object = None) -> list[Change]:
+        if self._gathering:
+            return []  # kept for ``gathered``: later verdicts on the same alert replace these
         taken, self._batch = list(self._batch.values()), {}
         return taken
+
+    @contextmanager
+    def gathered(self) -> Iterator[list[Change]]:
+        """The changes of several calls, handed over together (filled when the block ends).
+
+        A burst of events (a hundred clinics' doors at once) is judged as if each verdict
+        had been stored before the next event, and stored once: the last verdict on each
+        alert, and nothing for an alert raised and cleared within the burst.
+        """
+        out: list[Change] = []
+        self._gathering = True
+        try:
+            yield out
+        finally:
+            self._gathering = False
+            out.extend(self._take())
 
     # ---------------------------------------------------------------- what is firing
 
@@ -723,13 +743,16 @@ class Engine:
             if w.day.isoformat() in wanted
         }
         now = self.clock()
-        for fp, raised in list(self.raised.items()):
-            if (
-                raised.facility_id == state.facility_id
-                and raised.day in wanted
-                and raised.rule_id in rule_ids
-                and fp not in alive
-            ):
+        held = [(fp, r.facility_id, r.day, r.rule_id) for fp, r in self.raised.items()]
+        # An alert fired earlier in a gathered batch is not stored yet, but it is raised all
+        # the same: left out, a window gone later in the batch would leave its Fire standing.
+        held += [
+            (fp, c.signal.facility_id, c.signal.labels.get("day", ""), c.signal.rule_id)
+            for fp, c in self._batch.items()
+            if isinstance(c, Fire) and fp not in self.raised
+        ]
+        for fp, facility_id, day, rule_id in held:
+            if facility_id == state.facility_id and day in wanted and rule_id in rule_ids and fp not in alive:
                 self._note(Resolve(fp, state.facility_id, now))
         return []
 

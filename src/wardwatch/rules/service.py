@@ -98,7 +98,7 @@ class RulesService:
     # ---------------------------------------------------------------- wiring
 
     def subscribe(self, bus: EventBus) -> None:
-        bus.subscribe(CONSUMER, self.handle, types=list(EVENT_TYPES))
+        bus.subscribe_batches(CONSUMER, self.handle, self.handle_many, types=list(EVENT_TYPES))
 
     def start(self) -> None:
         """Adopt the alerts still firing, catch up the recent days, and record the rule set."""
@@ -113,36 +113,72 @@ class RulesService:
         """One bus event; raises (so the bus retries) only when storing alerts failed."""
         if event.id in self._seen:
             return
-        payload = event.payload
         with self._lock:
-            changes: list[Change] = []
-            if event.type == "access.door_event.accepted":
-                changes = self.engine.on_event(
-                    payload["facility_id"], lambda s: event_fact(payload, s.book, s.timezone)
-                )
-            elif event.type == "access.window.stale":
-                changes = self._stale(payload)
-            elif event.type == "access.schedule.changed":
-                record = procedure_record(payload["procedure"])
-                changes = self.engine.on_procedure(
-                    payload["facility_id"],
-                    lambda s: procedure_fact(payload["procedure_id"], record, s.book, s.timezone),
-                )
-            elif event.type.startswith("health.incident."):
-                changes = self.engine.on_incident(
-                    payload["facility_id"], lambda s: self.engine.source.incident(payload["id"], s.timezone)
-                )
-            elif event.type == "access.register.changed":
-                node = payload.get("node_id", "")
-                self.engine.source.forget_register(node)
-                for state in list(self.engine.facilities.values()):
-                    if node in state.path.split("/"):
-                        changes += self.engine.reload(state.facility_id)
+            changes = self._judge(event)
             self._apply(changes)
+            self._seen_now([event])
+
+    def handle_many(self, events: Sequence[Event]) -> None:
+        """Events that queued up together: judged in order, their alerts stored in one unit of work.
+
+        Storing an alert takes the database's write turn; a burst of violations (many
+        clinics at once) handled one event at a time queued every later event behind a
+        transaction each. An event whose judging fails is left unseen and the batch raises
+        after the others' alerts are stored, so the bus hands it to ``handle`` again.
+        """
+        failed = 0
+        with self._lock:
+            judged: list[Event] = []
+            with self.engine.gathered() as changes:
+                for event in events:
+                    if event.id in self._seen:
+                        continue
+                    try:
+                        self._judge(event)
+                    except Exception:
+                        failed += 1
+                        log.exception("a bus event could not be judged", extra={"event_id": event.id})
+                        continue
+                    judged.append(event)
+            self._apply(changes)
+            self._seen_now(judged)
+        if failed:
+            raise RuntimeError(f"{failed} of {len(events)} events could not be judged")
+
+    def _seen_now(self, events: Sequence[Event]) -> None:
+        for event in events:
             self._seen[event.id] = None
-            if len(self._seen) > 100_000:
-                for key in list(self._seen)[:50_000]:
-                    self._seen.pop(key, None)
+        if len(self._seen) > 100_000:
+            for key in list(self._seen)[:50_000]:
+                self._seen.pop(key, None)
+
+    def _judge(self, event: Event) -> list[Change]:
+        """The alert changes one event causes (none yet while the engine gathers a batch)."""
+        payload = event.payload
+        changes: list[Change] = []
+        if event.type == "access.door_event.accepted":
+            changes = self.engine.on_event(
+                payload["facility_id"], lambda s: event_fact(payload, s.book, s.timezone)
+            )
+        elif event.type == "access.window.stale":
+            changes = self._stale(payload)
+        elif event.type == "access.schedule.changed":
+            record = procedure_record(payload["procedure"])
+            changes = self.engine.on_procedure(
+                payload["facility_id"],
+                lambda s: procedure_fact(payload["procedure_id"], record, s.book, s.timezone),
+            )
+        elif event.type.startswith("health.incident."):
+            changes = self.engine.on_incident(
+                payload["facility_id"], lambda s: self.engine.source.incident(payload["id"], s.timezone)
+            )
+        elif event.type == "access.register.changed":
+            node = payload.get("node_id", "")
+            self.engine.source.forget_register(node)
+            for state in list(self.engine.facilities.values()):
+                if node in state.path.split("/"):
+                    changes += self.engine.reload(state.facility_id)
+        return changes
 
     def _stale(self, payload: dict[str, Any]) -> list[Change]:
         """A late event's days: loaded (and so evaluated) if the engine does not hold them."""
