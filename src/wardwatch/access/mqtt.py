@@ -48,6 +48,7 @@ from wardwatch.access.schemas import IngestResult
 from wardwatch.access.terminals import TerminalRef, Terminals
 from wardwatch.alerts.inbox import Inbox, NoticeKind
 from wardwatch.kernel.actor import system_actor
+from wardwatch.kernel.bus import take_batch
 from wardwatch.kernel.deps import Deps
 from wardwatch.kernel.errors import Invalid
 from wardwatch.registry.service import RegistryService
@@ -209,17 +210,7 @@ class MqttIngest:
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
-            stop = False
-            while len(batch) < MAX_TURN:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                batch.append(more)
+            batch, stop = take_batch(self._queue, first, MAX_TURN)
             try:
                 results = self.handle_many(batch)
             except Exception:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from wardwatch.kernel.ids import new_id
 
@@ -120,6 +120,27 @@ class _Subscription:
     inbox: queue.Queue[Event | None] = field(default_factory=queue.Queue)
     thread: threading.Thread | None = None
     busy: threading.Event = field(default_factory=threading.Event)
+
+
+T = TypeVar("T")
+
+
+def take_batch(inbox: queue.Queue[T | None], first: T, limit: int) -> tuple[list[T], bool]:
+    """``first`` and whatever else is already queued behind it, up to ``limit`` items.
+
+    The second value says the stop marker (``None``) was met and taken: the worker must
+    finish this batch and then end. Nothing waits: a batch is what queued up meanwhile.
+    """
+    batch = [first]
+    while len(batch) < limit:
+        try:
+            more = inbox.get_nowait()
+        except queue.Empty:
+            break
+        if more is None:
+            return batch, True
+        batch.append(more)
+    return batch, False
 
 
 class InProcessBus:
@@ -236,16 +257,7 @@ class InProcessBus:
             if first is None:
                 sub.inbox.task_done()
                 return
-            batch, stop = [first], False
-            while len(batch) < sub.max_batch:
-                try:
-                    more = sub.inbox.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                batch.append(more)
+            batch, stop = take_batch(sub.inbox, first, sub.max_batch)
             try:
                 batch_handler(batch)
             except Exception:
