@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect, sync_playwright
 from sqlalchemy import create_engine, text
 
 from wardwatch.kernel import migrate
 from wardwatch.kernel.db import Database, metadata
+from web_support import launch
 
 PG_BASE = os.environ.get("WARDWATCH_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgres")
@@ -115,3 +116,10 @@ def make_database(backend: str, directory: Path, template: Path | None) -> tuple
 @pytest.fixture
 def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, one per test module (a module's pages share it)."""
+    with sync_playwright() as playwright:
+        yield launch(playwright)

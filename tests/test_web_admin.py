@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, expect
 
 from conftest import make_database
 from support import World
@@ -34,7 +34,7 @@ from test_access_world import (
 from wardwatch.api.app import create_app
 from wardwatch.bench.live import BackgroundServer
 from wardwatch.kernel.i18n import catalog
-from web_support import WALL, launch, open_page, shot, sign_in
+from web_support import WALL, open_page, shot, sign_in
 
 FOLDER = "web-admin"
 EN = catalog("en")
@@ -76,12 +76,6 @@ def served(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
     finally:
         world.container.close()
         drop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        yield launch(playwright)
 
 
 @pytest.fixture

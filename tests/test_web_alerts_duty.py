@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from conftest import make_database
 from support import TZ, World, build_world, ready_camera_body
@@ -33,7 +33,7 @@ from wardwatch.duty.schemas import ShiftCreate, ShiftStart
 from wardwatch.health.model import HealthState
 from wardwatch.kernel.i18n import catalog
 from wardwatch.sim import doors as sim
-from web_support import WALL, launch, open_page, shot, sign_in
+from web_support import WALL, open_page, shot, sign_in
 
 FOLDER = "web-alerts-duty"
 EN = catalog("en")
@@ -152,12 +152,6 @@ def console(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> 
     finally:
         world.container.close()
         drop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        yield launch(playwright)
 
 
 @pytest.fixture

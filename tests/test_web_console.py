@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from typer.testing import CliRunner
 
 from conftest import make_database
@@ -34,7 +34,7 @@ from wardwatch.sim.faults import Fault
 from wardwatch.sim.fleet import fleet
 from wardwatch.sim.server import CameraFarm
 from wardwatch.web.routes import CATALOG_GROUPS, assets
-from web_support import WALL, launch, live_stats, open_page, shot, sign_in
+from web_support import WALL, live_stats, open_page, shot, sign_in
 
 SEGMENT_SECONDS = 2
 
@@ -101,12 +101,6 @@ def console(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> 
 @pytest.fixture
 def farm(console: Console) -> CameraFarm:
     return console.farm
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        yield launch(playwright)
 
 
 @pytest.fixture

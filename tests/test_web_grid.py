@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from conftest import make_database
 from support import World, build_world, ready_camera_body, wait_for
@@ -30,7 +30,7 @@ from wardwatch.bench.live import BackgroundServer
 from wardwatch.kernel.i18n import catalog
 from wardwatch.sim.fleet import fleet
 from wardwatch.sim.server import CameraFarm
-from web_support import LAPTOP, WALL, launch, live_stats, open_page, shot, sign_in
+from web_support import LAPTOP, WALL, live_stats, open_page, shot, sign_in
 
 FOLDER = "web-grid"
 LIVE_CAMERAS = 4
@@ -129,12 +129,6 @@ def seeded(world: World, cameras: list[str]) -> None:
         return found[0]["id"] if found else None
 
     world.ids["incident_a2"] = wait_for(incident, 30, "the offline camera's incident")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        yield launch(playwright)
 
 
 @pytest.fixture
