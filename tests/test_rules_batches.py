@@ -8,6 +8,7 @@ the batch. Each behaviour is shown against the same events handled one by one.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,55 @@ def test_an_event_that_fails_to_judge_is_retried_by_the_bus_while_the_others_ale
     for alert in alerts(world):
         assert history(world, alert.id) == ["fired"], "the others were judged once, not again at the retry"
     assert [(consumer, e.id) for consumer, e, _ in bus.dead_letters] == [(CONSUMER, broken.id)]
+
+
+@contextmanager
+def alerts_refused(world: World) -> Iterator[None]:
+    """Every insert into the alerts table fails (a real database error) inside the block."""
+    db = world.container.db
+    if db.dialect == "sqlite":
+        create = [
+            "CREATE TRIGGER refuse_alerts BEFORE INSERT ON alerts "
+            "BEGIN SELECT RAISE(ABORT, 'alerts refused for the test'); END"
+        ]
+        drop = ["DROP TRIGGER refuse_alerts"]
+    else:
+        create = [
+            "CREATE FUNCTION refuse_alerts() RETURNS trigger AS $$ "
+            "BEGIN RAISE EXCEPTION 'alerts refused for the test'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_alerts BEFORE INSERT ON alerts "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_alerts()",
+        ]
+        drop = ["DROP TRIGGER refuse_alerts ON alerts", "DROP FUNCTION refuse_alerts()"]
+    with db.write() as conn:
+        for statement in create:
+            conn.exec_driver_sql(statement)
+    try:
+        yield
+    finally:
+        with db.write() as conn:
+            for statement in drop:
+                conn.exec_driver_sql(statement)
+
+
+@pytest.mark.parametrize("retried_by", ["the bus", "the tick"])
+def test_an_alert_whose_storing_failed_is_stored_at_the_next_chance(world: World, retried_by: str) -> None:
+    """The engine already holds the fact when storing its alert fails: handling the event
+    again finds nothing new, so the facility is judged again from the store instead."""
+    door(world, at("07:50"), "P-SURG")
+    pump(world)
+    forced = door(world, at("08:00"), None, door_key="door_sa", result="forced")
+    [event] = queued(world)
+    service = world.container.rules.service
+    with alerts_refused(world):
+        with pytest.raises(Exception, match="alerts refused"):
+            service.handle(event)
+        assert alerts(world, "R8") == []
+    if retried_by == "the bus":
+        service.handle(event)  # what the bus does with an event whose handler raised
+    else:
+        service.tick()
+    [alert] = alerts(world, "R8")
+    assert alert.status == "firing" and forced in alert.event_ids
+    service.handle(event)
+    assert len(alerts(world, "R8")) == 1, "stored once, however often it is retried"

@@ -200,6 +200,7 @@ class Container:
 
     def stop(self) -> None:
         self.live.stop()  # live pullers run whether or not background work was started
+        self.access.stop()  # so does the MQTT subscriber (with the intake it feeds)
         self.health.stop()  # before the outbox relay: every camera's state becomes unknown
         if self.recorder is not None:
             self.recorder.stop()
@@ -211,7 +212,6 @@ class Container:
         self.workers = []
         self.checkpoints.stop()
         self.rules.stop()
-        self.access.stop()
         self.relay.stop()
         self.bus.stop()
         self._started = False

@@ -136,10 +136,12 @@ def _serve(settings: Settings, banner: Callable[[], None] | None = None) -> None
 
     from wardwatch.api.app import create_app  # noqa: PLC0415
     from wardwatch.instance import open_instance  # noqa: PLC0415
+    from wardwatch.kernel.heap import settle_after_start  # noqa: PLC0415
 
     _configure_logging(settings)
     container = open_instance(settings)
-    api = create_app(container)
+    # A server runs for months: start-up's objects leave the collector's walks once it is up.
+    api = create_app(container, on_started=settle_after_start)
     if banner is not None:
         banner()
     try:

@@ -16,6 +16,8 @@ the terminal is not bound to does not exist for it (404).
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -54,5 +56,12 @@ def report_allowlist(
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}},
 )
 async def post_events(request: Request, caller: Caller = permission("device.door_events")) -> IngestResult:
+    access = caller.container.access
+    received_at = caller.container.clock.now()  # arrived: before the body is read and judged
     body = await request.body()
-    return await run_in_threadpool(caller.container.access.events.ingest_http, caller.principal, body)
+    delivery, single = await run_in_threadpool(
+        access.events.http_delivery, caller.principal, body, received_at
+    )
+    # Stored by the door-event intake with whatever else arrived meanwhile (MQTT included).
+    result = await asyncio.wrap_future(access.intake.submit(delivery))
+    return access.events.http_answer(result, single)

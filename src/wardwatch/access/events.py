@@ -37,8 +37,8 @@ from sqlalchemy import Connection, and_, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from wardwatch.access import places, store
+from wardwatch.access.directory import DoorDirectory
 from wardwatch.access.model import DoorResult, local_day
-from wardwatch.access.rooms import OperatingRooms
 from wardwatch.access.schemas import DoorEventIn, EventRefusal, IngestResult, LostRange
 from wardwatch.access.terminals import TerminalRef, Terminals
 from wardwatch.alerts.inbox import Inbox, NoticeKind
@@ -244,23 +244,34 @@ class _Outcome:
 
 
 class DoorEvents:
-    def __init__(self, deps: Deps, terminals: Terminals, rooms: OperatingRooms, inbox: Inbox | None) -> None:
+    def __init__(
+        self, deps: Deps, terminals: Terminals, directory: DoorDirectory, inbox: Inbox | None
+    ) -> None:
         self.deps = deps
         self.terminals = terminals
-        self.rooms = rooms
+        self.directory = directory
         self.inbox = inbox
 
     # ---------------------------------------------------------------- HTTP
 
-    def ingest_http(self, principal: Principal, body: bytes) -> IngestResult:
-        """One event (an object) or a batch (a list, or ``{"events": [...]}``) from a terminal."""
-        terminal = self.terminals.terminal_for(principal)
+    def http_delivery(
+        self, principal: Principal, body: bytes, received_at: datetime | None = None
+    ) -> tuple[Delivery, bool]:
+        """A terminal's HTTP body as a message to store, and whether it was a single event.
+
+        A body that is not events at all is refused whole here (``Invalid``).
+        """
+        terminal = self.terminals.admit(principal, lambda: self.directory.terminal_of_user(principal.user_id))
         try:
             items, single = self.items_of(body)
         except Invalid as problem:
             self.refuse_whole(terminal, "http", "api", problem.code, body)
             raise
-        result = self.ingest(terminal, items, channel="http", source="api")
+        return Delivery(terminal, items, "http", "api", received_at=received_at), single
+
+    @staticmethod
+    def http_answer(result: IngestResult, single: bool) -> IngestResult:
+        """The answer to an HTTP body: a single event that was refused is a 422 problem."""
         if single and result.refused:
             errors = result.refused[0].errors
             raise Invalid(
@@ -291,17 +302,6 @@ class DoorEvents:
 
     # ---------------------------------------------------------------- the shared path
 
-    def ingest(
-        self,
-        terminal: TerminalRef,
-        items: list[Any],
-        *,
-        channel: str,
-        source: str,
-        topic_door: str | None = None,
-    ) -> IngestResult:
-        return self.ingest_many([Delivery(terminal, items, channel, source, topic_door)])[0]
-
     def ingest_many(self, deliveries: Sequence[Delivery]) -> list[IngestResult]:
         """Judge and store several messages in one transaction; one result per message, in order.
 
@@ -312,8 +312,7 @@ class DoorEvents:
         """
         now = self.deps.clock.now()
         outcomes = [_Outcome() for _ in deliveries]
-        with self.deps.db.read() as conn:
-            doors = places.doors(conn, {d for delivery in deliveries for d in delivery.terminal.door_ids})
+        doors = self.directory.doors({d for delivery in deliveries for d in delivery.terminal.door_ids})
         candidates: list[list[_Candidate]] = []
         for delivery, outcome in zip(deliveries, outcomes, strict=True):
             terminal = delivery.terminal
@@ -338,9 +337,8 @@ class DoorEvents:
         }
         late_after = self.deps.settings.access.late_after_s
         announce: list[Event] = []
+        rooms = self.directory.room_of_doors({c.door.id for judged in candidates for c in judged})
         with self.deps.db.write() as conn:
-            used = sorted({c.door.id for judged in candidates for c in judged})
-            rooms = self.rooms.room_of_doors(conn, used)
             # Every terminal of the turn in one statement each way, not two per terminal.
             locked = select(store.terminals).where(TM.id.in_(sorted(by_terminal))).order_by(TM.id)
             states = {row.id: row for row in conn.execute(locked.with_for_update())}

@@ -15,9 +15,10 @@ client certificate) and an ACL must let it write only its own doors' topics, e.g
 bearer token is the authenticated path.
 
 Refusals are published back on ``<topic>/refused`` so a terminal can see them. The
-subscriber runs in the server: paho's network thread queues each message, and one worker
-stores whatever has arrived since its last turn in one transaction (at a thousand events
-a second, commits rather than events are the cost). It reconnects with backoff, and is
+subscriber runs in the server: paho's network thread hands each message to the door-event
+intake (``access.intake``), whose one worker stores whatever arrived since its last turn,
+HTTP batches included, in one transaction (at a thousand events a second, commits rather
+than events are the cost). It reconnects with backoff, and is
 loud when the broker is unreachable: an error in the log, ``access.mqtt.down`` on the bus,
 an audit entry and a notice to the administrators, once per outage; and
 ``wardwatch_access_mqtt_connected`` reads 0.
@@ -28,13 +29,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
 import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -43,23 +44,19 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from wardwatch.access import places
+from wardwatch.access.directory import DoorDirectory
 from wardwatch.access.events import Delivery, DoorEvents
+from wardwatch.access.intake import DoorEventIntake, Job, Outcome
 from wardwatch.access.schemas import IngestResult
 from wardwatch.access.terminals import TerminalRef, Terminals
 from wardwatch.alerts.inbox import Inbox, NoticeKind
 from wardwatch.kernel.actor import system_actor
-from wardwatch.kernel.bus import take_batch
 from wardwatch.kernel.deps import Deps
 from wardwatch.kernel.errors import Invalid
 from wardwatch.registry.service import RegistryService
 
 log = logging.getLogger(__name__)
 
-Message = tuple[str, bytes, datetime | None]
-"""An events topic's message: topic, payload, and when it arrived (None: now)."""
-
-MAX_TURN = 200
-"""Messages the ingest worker stores in one transaction at most."""
 ERROR_LOG_INTERVAL_S = 60.0
 """While the broker stays unreachable, the error is logged again at most this often."""
 
@@ -83,12 +80,16 @@ class MqttIngest:
         self,
         deps: Deps,
         events: DoorEvents,
+        intake: DoorEventIntake,
+        directory: DoorDirectory,
         terminals: Terminals,
         registry: RegistryService,
         inbox: Inbox | None,
     ) -> None:
         self.deps = deps
         self.events = events
+        self.intake = intake
+        self.directory = directory
         self.terminals = terminals
         self.registry = registry
         self.inbox = inbox
@@ -97,8 +98,6 @@ class MqttIngest:
         self._lock = threading.Lock()
         self._state = "stopped"  # stopped, connecting, up, down
         self._last_error_log = 0.0
-        self._queue: queue.Queue[Message | None] = queue.Queue()
-        self._worker: threading.Thread | None = None
         self.messages = 0
         self.failures = 0
         """Connection attempts that failed or connections lost, since start."""
@@ -143,8 +142,7 @@ class MqttIngest:
         client.on_message = self._on_message
         self._state = "connecting"
         self._client = client
-        self._worker = threading.Thread(target=self._work, name="mqtt-door-events", daemon=True)
-        self._worker.start()
+        self.intake.start()  # the worker that stores what arrives (started once, shared with HTTP)
         client.connect_async(settings.host, settings.port, keepalive=settings.keepalive_s)
         client.loop_start()
         log.info(
@@ -164,12 +162,8 @@ class MqttIngest:
         try:
             client.disconnect()
         finally:
+            # What arrived before the disconnect is in the intake's queue, stored when it stops.
             client.loop_stop()
-            # What arrived before the disconnect is still stored, then the worker ends.
-            self._queue.put(None)
-            if self._worker is not None:
-                self._worker.join(timeout=30)
-                self._worker = None
 
     # ---------------------------------------------------------------- paho callbacks
 
@@ -197,83 +191,33 @@ class MqttIngest:
         self._down(f"connection lost: {reason}")
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        # paho's network thread only queues: the ingest worker stores what arrived since its
-        # last turn in one transaction, so a thousand messages a second are not a thousand
-        # commits, and a slow commit never holds up the broker's acknowledgements.
-        # Stamped here, not when the worker gets to it: the time a message waits in the queue
-        # is part of its way to an alert, and is what ``received_at`` must show.
+        # paho's network thread only hands the message to the intake, whose worker stores
+        # what arrived since its last turn (HTTP batches included) in one transaction, so a
+        # slow commit never holds up the broker's acknowledgements. Stamped here: the time a
+        # message waits for its turn is part of its way to an alert, and ``received_at``
+        # must show it.
         self.messages += 1
-        self._queue.put((message.topic, bytes(message.payload), self.deps.clock.now()))
+        topic, payload = message.topic, bytes(message.payload)
+        self.intake.put(
+            Job(partial(self._prepare, topic, payload, self.deps.clock.now()), partial(self._answer, topic))
+        )
 
-    def _work(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch, stop = take_batch(self._queue, first, MAX_TURN)
-            try:
-                results = self.handle_many(batch)
-            except Exception:
-                log.exception("door event messages could not be handled", extra={"messages": len(batch)})
-                results = [None] * len(batch)
-            client = self._client
-            for (topic, _payload, _at), result in zip(batch, results, strict=True):
-                if client is not None and result is not None and result.refused:
-                    body = {"refused": [r.model_dump() for r in result.refused]}
-                    client.publish(f"{topic}/refused", json.dumps(body, ensure_ascii=False), qos=0)
-            if stop:
-                return
+    def _prepare(self, topic: str, payload: bytes, received_at: datetime) -> Delivery | None:
+        """On the intake's worker: the message as its terminal's, or None once refused whole."""
+        found = self._read(topic, payload)
+        if found is None:
+            return None
+        door_id, serial, items = found
+        terminal = self.directory.terminals_by_serial([serial]).get(serial.lower())
+        doors = self.directory.doors([door_id])
+        return self._attributed(topic, payload, door_id, terminal, doors, items, received_at)
 
-    # ---------------------------------------------------------------- messages
-
-    def handle(self, topic: str, payload: bytes, received_at: datetime | None = None) -> IngestResult | None:
-        """Judge one message of an events topic; None when it could not be attributed or read."""
-        return self.handle_many([(topic, payload, received_at)])[0]
-
-    def handle_many(self, messages: Sequence[Message]) -> list[IngestResult | None]:
-        """Judge messages in arrival order and store their events in one transaction.
-
-        A message that cannot be attributed or read is refused whole, on its own; if storing
-        the rest together fails, each is stored alone so one bad message cannot sink the others.
-        """
-        results: list[IngestResult | None] = [None] * len(messages)
-        read: list[tuple[int, str, bytes, datetime | None, str, str, list[Any]]] = []
-        for number, (topic, payload, received_at) in enumerate(messages):
-            found = self._read(topic, payload)
-            if found is not None:
-                read.append((number, topic, payload, received_at, *found))
-        deliveries: list[tuple[int, Delivery]] = []
-        # One look-up for the turn's terminals and doors, not four queries a message.
-        with self.deps.db.read() as conn:
-            terminals = self.terminals.by_serials(conn, {serial for *_, serial, _ in read})
-            doors = places.doors(conn, {door_id for _, _, _, _, door_id, _, _ in read})
-        for number, topic, payload, received_at, door_id, serial, items in read:
-            delivery = self._attributed(
-                topic, payload, door_id, terminals.get(serial.lower()), doors, items, received_at
-            )
-            if delivery is not None:
-                deliveries.append((number, delivery))
-        if not deliveries:
-            return results
-        stored: list[IngestResult | None]
-        try:
-            stored = list(self.events.ingest_many([d for _, d in deliveries]))
-        except Exception:
-            if len(deliveries) == 1:
-                raise
-            log.exception("storing door event messages together failed; storing them one by one")
-            stored = []
-            for _, delivery in deliveries:
-                try:
-                    stored.append(self.events.ingest_many([delivery])[0])
-                except Exception:
-                    log.exception(
-                        "a door event message could not be stored", extra={"topic": delivery.source}
-                    )
-                    stored.append(None)
-        for (number, _), result in zip(deliveries, stored, strict=True):
-            results[number] = result
-        return results
+    def _answer(self, topic: str, outcome: Outcome) -> None:
+        """Refused events are published back on the topic's ``/refused`` for the terminal."""
+        client = self._client
+        if client is not None and isinstance(outcome, IngestResult) and outcome.refused:
+            body = {"refused": [r.model_dump() for r in outcome.refused]}
+            client.publish(f"{topic}/refused", json.dumps(body, ensure_ascii=False), qos=0)
 
     def _read(self, topic: str, payload: bytes) -> tuple[str, str, list[Any]] | None:
         """(door id, terminal serial, events) of a message, or None once it was refused whole."""

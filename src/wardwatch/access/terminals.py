@@ -14,7 +14,7 @@ A disabled terminal keeps its account and history but is refused on every device
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -246,12 +246,20 @@ class Terminals:
 
     def terminal_for(self, principal: Principal) -> TerminalRef:
         """The terminal behind a device's token; a person, or a disabled terminal, is refused."""
+
+        def look_up() -> TerminalRef | None:
+            with self.deps.db.read() as conn:
+                return self.by_users(conn, [principal.user_id]).get(principal.user_id)
+
+        return self.admit(principal, look_up)
+
+    @staticmethod
+    def admit(principal: Principal, look_up: Callable[[], TerminalRef | None]) -> TerminalRef:
+        """The terminal ``look_up`` finds for a device principal, if it may act; else Forbidden."""
         refused = {"action": "device.route", "object_type": "door_terminal", "object_id": principal.user_id}
         if principal.kind != "device":
             raise Forbidden("terminal_only", audit_info={**refused, "scope": ""})
-        with self.deps.db.read() as conn:
-            row = conn.execute(select(TM.id).where(TM.user_id == principal.user_id)).first()
-            ref = self.ref(conn, row.id) if row else None
+        ref = look_up()
         if ref is None:
             raise Forbidden("terminal_unknown", audit_info={**refused, "scope": ""})
         if ref.status != TerminalStatus.ACTIVE:
@@ -283,18 +291,29 @@ class Terminals:
         wanted = sorted({s.lower() for s in serial_numbers})
         if not wanted:
             return {}
+        refs = self._refs(conn, func.lower(TM.serial_number).in_(wanted))
+        return {ref.serial_number.lower(): ref for ref in refs}
+
+    def by_users(self, conn: Connection, user_ids: Iterable[str]) -> dict[str, TerminalRef]:
+        """The terminals whose device accounts these are, by user id."""
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return {}
+        return {ref.user_id: ref for ref in self._refs(conn, TM.user_id.in_(wanted))}
+
+    def _refs(self, conn: Connection, where: Any) -> list[TerminalRef]:
         rows = conn.execute(
             select(store.terminals, N.path.label("facility_path"))
             .select_from(store.terminals.join(registry_store.org_nodes, N.id == TM.facility_id))
-            .where(func.lower(TM.serial_number).in_(wanted))
+            .where(where)
         ).all()
         doors: dict[str, set[str]] = {}
         for terminal_id, door_id in conn.execute(
             select(TD.terminal_id, TD.door_id).where(TD.terminal_id.in_([r.id for r in rows]))
         ):
             doors.setdefault(terminal_id, set()).add(door_id)
-        return {
-            row.serial_number.lower(): TerminalRef(
+        return [
+            TerminalRef(
                 row.id,
                 row.user_id,
                 row.facility_id,
@@ -305,7 +324,7 @@ class Terminals:
                 frozenset(doors.get(row.id, ())),
             )
             for row in rows
-        }
+        ]
 
     def on_door(self, conn: Connection, door_id: str) -> list[TerminalRef]:
         ids = conn.execute(select(TD.terminal_id).where(TD.door_id == door_id)).scalars().all()

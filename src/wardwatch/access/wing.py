@@ -13,7 +13,9 @@ from datetime import date, datetime
 
 from wardwatch.access import places
 from wardwatch.access.allowlist import AllowLists
+from wardwatch.access.directory import DoorDirectory
 from wardwatch.access.events import DoorEvents
+from wardwatch.access.intake import DoorEventIntake
 from wardwatch.access.ledger import Entry, Ledger
 from wardwatch.access.model import Direction, DoorResult, ProcedureRecord
 from wardwatch.access.mqtt import MqttIngest
@@ -36,16 +38,19 @@ class Access:
     terminals: Terminals
     allowlists: AllowLists
     events: DoorEvents
+    intake: DoorEventIntake
     ledger: Ledger
     schedule: Schedule
     mqtt: MqttIngest
 
     def start(self) -> None:
+        self.intake.start()
         if self.deps.settings.access.mqtt.enabled:
             self.mqtt.start()
 
     def stop(self) -> None:
         self.mqtt.stop()
+        self.intake.stop()  # after the subscriber: what it handed over is still stored
 
     # ---------------------------------------------------------------- facts for the rules
 
@@ -152,7 +157,9 @@ def build_access(deps: Deps, registry: RegistryService, accounts: AccountService
     register = PractitionerRegister(deps, registry)
     rooms = OperatingRooms(deps, registry)
     terminals = Terminals(deps, registry, accounts)
-    events = DoorEvents(deps, terminals, rooms, inbox)
+    directory = DoorDirectory(deps, terminals, rooms)
+    events = DoorEvents(deps, terminals, directory, inbox)
+    intake = DoorEventIntake(events)
     return Access(
         deps=deps,
         register=register,
@@ -160,7 +167,8 @@ def build_access(deps: Deps, registry: RegistryService, accounts: AccountService
         terminals=terminals,
         allowlists=AllowLists(deps, register, terminals, inbox),
         events=events,
+        intake=intake,
         ledger=Ledger(deps, registry, register),
         schedule=Schedule(deps, registry, register, rooms),
-        mqtt=MqttIngest(deps, events, terminals, registry, inbox),
+        mqtt=MqttIngest(deps, events, intake, directory, terminals, registry, inbox),
     )

@@ -158,6 +158,10 @@ class AccessSettings(_Section):
     max_future_s: int = Field(300, ge=0)
     """An event stamped further ahead of WardWatch's clock than this is refused (bad clock)."""
     max_batch: int = Field(1000, ge=1, le=100_000)
+    directory_max_age_s: float = Field(10.0, ge=0, le=3600)
+    """How long the door-event intake trusts what it read of terminals, doors and rooms when
+    a change could have come from another process (this process's own changes apply at once);
+    0 reads them for every turn."""
     import_max_bytes: int = Field(20_000_000, ge=1024)
     import_max_rows: int = Field(100_000, ge=1)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from wardwatch.kernel.actor import Actor
+from wardwatch.kernel.changes import ChangeFeed
 from wardwatch.kernel.clock import Clock
 from wardwatch.kernel.config import Settings
 from wardwatch.kernel.crypto import SecretBox
@@ -20,7 +21,9 @@ class Deps:
     audit: AuditAppender
     box: SecretBox
     relay: RelayNotifier | None = None
+    changes: ChangeFeed = field(default_factory=ChangeFeed)
+    """Told of every committed unit of work, for this process's caches."""
 
     def uow(self, actor: Actor) -> UnitOfWork:
         """A write unit of work acting as ``actor``."""
-        return UnitOfWork(self.db, self.audit, self.relay, actor)
+        return UnitOfWork(self.db, self.audit, self.relay, actor, changes=self.changes)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from wardwatch.audit.model import AuditRecord
 from wardwatch.kernel.actor import Actor
 from wardwatch.kernel.bus import Event
+from wardwatch.kernel.changes import ChangeFeed
 from wardwatch.kernel.context import current_request_id
 from wardwatch.kernel.db import Database
 from wardwatch.kernel.outbox import store_events
@@ -49,12 +50,15 @@ class UnitOfWork:
         relay: RelayNotifier | None,
         actor: Actor,
         request_id: str | None = None,
+        *,
+        changes: ChangeFeed | None = None,
     ) -> None:
         self.db = db
         self.actor = actor
         self.request_id = request_id or current_request_id()
         self._audit = audit
         self._relay = relay
+        self._changes = changes
         self._records: list[AuditRecord] = []
         self._events: list[Event] = []
         self._committed = False
@@ -147,5 +151,7 @@ class UnitOfWork:
         conn.commit()
         self._committed = True
         self._audit.accept(pending)
+        if self._changes is not None:
+            self._changes.committed(self._records)
         if self._events and self._relay is not None:
             self._relay.notify(self._events)

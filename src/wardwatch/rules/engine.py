@@ -73,6 +73,10 @@ class Fire:
     signal: AlertSignal
     digest: tuple[Any, ...]
 
+    @property
+    def facility_id(self) -> str:
+        return self.signal.facility_id
+
 
 @dataclass(frozen=True)
 class Resolve:

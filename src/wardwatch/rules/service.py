@@ -93,6 +93,8 @@ class RulesService:
         )
         self._lock = threading.RLock()
         self._seen: dict[str, None] = {}
+        self._unsettled: set[str] = set()
+        """Facilities with a verdict that could not be stored (judged again, see ``_apply``)."""
         self.failures = 0
 
     # ---------------------------------------------------------------- wiring
@@ -215,6 +217,14 @@ class RulesService:
     # ---------------------------------------------------------------- storing verdicts
 
     def _apply(self, changes: Sequence[Change]) -> None:
+        """Store the verdicts, and again those of facilities whose verdicts could not be stored.
+
+        The engine's windows already hold the facts that led to a verdict, so when storing
+        it fails, handling the same event again (the bus retries) finds nothing new: the
+        alert would be lost. A facility whose verdict failed is re-judged from the store at
+        the next chance (the next event, batch or tick) against what is stored as raised.
+        """
+        changes = list(changes) + self._rejudged()
         if not changes:
             return
         try:
@@ -229,12 +239,25 @@ class RulesService:
                     stored += 1
                 except Exception:
                     self.failures += 1
+                    self._unsettled.add(change.facility_id)
                     log.exception(
-                        "a rule alert could not be stored",
+                        "a rule alert could not be stored; its facility is judged again at the next chance",
                         extra={"fingerprint": change.fingerprint, "change": type(change).__name__},
                     )
             if not stored:
                 raise
+
+    def _rejudged(self) -> list[Change]:
+        """The verdicts of facilities whose last verdicts could not be stored, judged anew."""
+        facilities, self._unsettled = sorted(self._unsettled), set()
+        changes: list[Change] = []
+        for facility_id in facilities:
+            try:
+                changes += self.engine.reload(facility_id)
+            except Exception:
+                self._unsettled.add(facility_id)
+                log.exception("a facility could not be judged again", extra={"facility_id": facility_id})
+        return changes
 
     def _store(self, changes: Sequence[Change]) -> None:
         with self.deps.uow(ACTOR) as uow:
