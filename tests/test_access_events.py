@@ -10,25 +10,17 @@ from sqlalchemy import func, select
 
 from test_access_world import (
     NOW,
-    REGISTER_CSV,
-    access_world,
     bus_events,
     device,
     door_event,
-    import_register,
-    make_terminal,
+    events_world,
 )
 from wardwatch.access import store
 
 
 @pytest.fixture
 def world(tmp_path: Path, database_url: str):
-    w = access_world(tmp_path, database_url)
-    # The register is on record from a day before the events, as it would be.
-    w.clock.set(NOW - timedelta(days=1))
-    assert import_register(w, "prov_sup_a", "prov_a", REGISTER_CSV).status_code == 201
-    w.clock.set(NOW)
-    w.ids["terminal"], w.ids["token"] = make_terminal(w, "ZK-0001", ["door_or", "door_sa"])
+    w = events_world(tmp_path, database_url)
     yield w
     w.container.close()
 

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from test_access_world import (
-    NOW,
-    REGISTER_CSV,
-    access_world,
-    bus_events,
-    device,
-    door_event,
-    import_register,
-    make_terminal,
-)
+from test_access_events import post
+from test_access_world import bus_events, door_event, events_world
 from wardwatch.access import store
 from wardwatch.access.events import Delivery
 from wardwatch.access.intake import Job
@@ -30,18 +21,9 @@ from wardwatch.kernel.actor import system_actor
 
 @pytest.fixture
 def world(tmp_path: Path, database_url: str):
-    w = access_world(tmp_path, database_url)
-    w.clock.set(NOW - timedelta(days=1))
-    assert import_register(w, "prov_sup_a", "prov_a", REGISTER_CSV).status_code == 201
-    w.clock.set(NOW)
-    w.ids["terminal"], w.ids["token"] = make_terminal(w, "ZK-0001", ["door_or", "door_sa"])
+    w = events_world(tmp_path, database_url)
     yield w
     w.container.close()
-
-
-def post(world, events):
-    with device(world, world.ids["token"]) as terminal:
-        return terminal.post("/api/v1/terminal/events", json=events)
 
 
 def test_disabling_a_terminal_refuses_its_very_next_event(world) -> None:

@@ -154,3 +154,14 @@ def audit_actions(world: World) -> list[tuple[str, str]]:
     with world.container.db.read() as conn:
         entries = world.container.audit.search(conn, scopes=None, limit=1000)
     return [(e.action, e.outcome) for e in entries]
+
+
+def events_world(tmp_path: Path, database_url: str) -> World:
+    """The world of the door-event tests: the register on record from the day before, and
+    terminal ZK-0001 on the operating-room and surgical-area doors."""
+    world = access_world(tmp_path, database_url)
+    world.clock.set(NOW - timedelta(days=1))
+    assert import_register(world, "prov_sup_a", "prov_a", REGISTER_CSV).status_code == 201
+    world.clock.set(NOW)
+    world.ids["terminal"], world.ids["token"] = make_terminal(world, "ZK-0001", ["door_or", "door_sa"])
+    return world

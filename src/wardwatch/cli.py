@@ -136,9 +136,15 @@ def _serve(settings: Settings, banner: Callable[[], None] | None = None) -> None
 
     from wardwatch.api.app import create_app  # noqa: PLC0415
     from wardwatch.instance import open_instance  # noqa: PLC0415
+    from wardwatch.kernel import affinity  # noqa: PLC0415
     from wardwatch.kernel.heap import settle_after_start  # noqa: PLC0415
 
     _configure_logging(settings)
+    if settings.server.cpu_affinity:
+        try:
+            affinity.pin(settings.server.cpu_affinity)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     container = open_instance(settings)
     # A server runs for months: start-up's objects leave the collector's walks once it is up.
     api = create_app(container, on_started=settle_after_start)

@@ -25,6 +25,7 @@ from wardwatch.audit.merkle import Frontier
 from wardwatch.audit.model import head_mac_message
 from wardwatch.audit.note import Checkpoint, NoteError, Verifier, open_checkpoint
 from wardwatch.audit.scan import DbLocator, ScanResult, ScanTask, scan
+from wardwatch.kernel import affinity
 from wardwatch.kernel.crypto import Mac
 from wardwatch.kernel.db import Database
 
@@ -149,7 +150,12 @@ def _scan_all(
     # a threaded server spawns fresh interpreters instead, since a fork would copy locks
     # that other threads may hold.
     method = "fork" if threading.active_count() == 1 else "spawn"
-    with ProcessPoolExecutor(max_workers=len(tasks), mp_context=multiprocessing.get_context(method)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=len(tasks),
+        mp_context=multiprocessing.get_context(method),
+        initializer=affinity.unpin,
+        initargs=(affinity.all_cpus(),),
+    ) as pool:
         return list(pool.map(scan, tasks))
 
 

@@ -102,10 +102,28 @@ class Instance:
 # ---------------------------------------------------------------- the instance
 
 
-def _config(port: int, topic_prefix: str, metrics_token: str, mqtt_host: str, mqtt_port: int) -> str:
+def placement() -> tuple[list[int], list[int]]:
+    """(the server's CPUs, the benchmark's own): the load it generates kept off the server's core.
+
+    The server runs pinned to one core (``server.cpu_affinity``, see ``kernel.affinity``);
+    the terminals and schedulers played here would otherwise take turns on that core with
+    it. On a single-CPU machine both share it.
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    return cpus[:1], (cpus[1:] or cpus)
+
+
+def _config(
+    port: int, topic_prefix: str, metrics_token: str, mqtt_host: str, mqtt_port: int, server_cpus: list[int]
+) -> str:
     return json.dumps(
         {
-            "server": {"host": "127.0.0.1", "port": port, "cookie_secure": False},
+            "server": {
+                "host": "127.0.0.1",
+                "port": port,
+                "cookie_secure": False,
+                "cpu_affinity": server_cpus,
+            },
             "auth": {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "mfa_required_roles": []},
             "media": {"record": False, "retention": False},
             "health": {"analysis": False},
@@ -143,7 +161,7 @@ def create_instance(
     topic_prefix = f"wardwatch-bench-{secrets.token_hex(4)}"
     metrics_token = secrets.token_urlsafe(16)
     (data / "wardwatch.yaml").write_text(
-        _config(port, topic_prefix, metrics_token, mqtt_host, mqtt_port), "utf-8"
+        _config(port, topic_prefix, metrics_token, mqtt_host, mqtt_port, placement()[0]), "utf-8"
     )
     settings = load_settings(data, None)
     timezone = noon_zone(datetime.now(UTC))
@@ -605,15 +623,21 @@ def run_rules_bench(
         with served(instance, port) as proc:
             cpu_before = process_cpu_s(proc.pid)
             progress(f"streaming {events} door events at {rate:g}/s")
-            sent = stream(
-                instance,
-                plans,
-                url=f"http://127.0.0.1:{port}",
-                rate=rate,
-                mqtt_host=mqtt_host,
-                mqtt_port=mqtt_port,
-                http_interval_s=http_interval_s,
-            )
+            server_cpus, own_cpus = placement()
+            before = os.sched_getaffinity(0)
+            os.sched_setaffinity(0, own_cpus)
+            try:
+                sent = stream(
+                    instance,
+                    plans,
+                    url=f"http://127.0.0.1:{port}",
+                    rate=rate,
+                    mqtt_host=mqtt_host,
+                    mqtt_port=mqtt_port,
+                    http_interval_s=http_interval_s,
+                )
+            finally:
+                os.sched_setaffinity(0, before)
             db = Database(instance.database_url)
             try:
                 expected = expected_alerts(plans, sent.stamped, instance.timezone)
@@ -624,7 +648,7 @@ def run_rules_bench(
                 db.dispose()
         return _result(
             events=events, rate=rate, path=path, facilities=facilities, sent=sent, expected=expected,
-            found=found, drained_s=drained_s, cpu_s=cpu_s,
+            found=found, drained_s=drained_s, cpu_s=cpu_s, cpus=(server_cpus, own_cpus),
         )  # fmt: skip
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -641,6 +665,7 @@ def _result(
     found: dict[str, Any],
     drained_s: float,
     cpu_s: float,
+    cpus: tuple[list[int], list[int]],
 ) -> dict[str, Any]:
     latencies: list[float] = found["latencies"]
     send_s = sent.last_at - sent.first_at
@@ -680,6 +705,8 @@ def _result(
         "alerts_without_evidence": found["alerts_without_evidence"],
         "trigger_not_in_evidence": found["trigger_not_in_evidence"],
         "drain_seconds": round(drained_s, 2),
+        "server_cpus": cpus[0],
+        "sender_cpus": cpus[1],
         "server_cpu_pct": round(100 * cpu_s / (send_s + drained_s), 1) if send_s + drained_s else None,
         "measured": MEASURED,
         "baseline": None,

@@ -48,6 +48,10 @@ class ServerSettings(_Section):
     cookie_secure: bool = True
     session_idle_minutes: int = Field(30, ge=1)
     session_max_hours: int = Field(12, ge=1)
+    cpu_affinity: list[int] | None = None
+    """CPUs ``wardwatch serve`` runs its own threads on (worker processes use every CPU).
+    One core is what the event path needs (its threads share the GIL) and what keeps it
+    fast next to other work; None leaves the placement to the operating system."""
 
 
 class AuthSettings(_Section):
@@ -158,6 +162,9 @@ class AccessSettings(_Section):
     max_future_s: int = Field(300, ge=0)
     """An event stamped further ahead of WardWatch's clock than this is refused (bad clock)."""
     max_batch: int = Field(1000, ge=1, le=100_000)
+    intake_linger_ms: float = Field(10.0, ge=0, le=1000)
+    """How long the door-event intake gathers messages after the first before storing them
+    together (group commit): added latency for fewer, larger transactions under load."""
     directory_max_age_s: float = Field(10.0, ge=0, le=3600)
     """How long the door-event intake trusts what it read of terminals, doors and rooms when
     a change could have come from another process (this process's own changes apply at once);

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Generic, Protocol, TypeVar
 
+from wardwatch.kernel import affinity
+
 log = logging.getLogger(__name__)
 
 
@@ -170,6 +172,7 @@ class WorkerPool(Generic[J]):
             daemon=True,
         )
         process.start()
+        affinity.release(process.pid)  # the server's pin is not the worker's: it runs in parallel
         child.close()
         worker.process, worker.commands = process, parent
         if worker.cameras:
