@@ -288,6 +288,7 @@ class Sent:
     """(facility, step index) -> the time the terminal put on the event."""
     door_events: int = 0
     operations: int = 0
+    mqtt_published: int = 0
     refused: int = 0
     first_at: float = 0.0
     last_at: float = 0.0
@@ -368,7 +369,10 @@ class Streamer:
             head, tail = self.bodies[i]
             body = head + moment.isoformat(timespec="microseconds") + tail
             if self.facilities[fi].path == "mqtt":
-                client.publish(self.topics[i], body.encode(), qos=1)
+                info = client.publish(self.topics[i], body.encode(), qos=1)
+                if info.rc != 0:
+                    self._error(f"MQTT publish refused by the client: rc {info.rc}")
+                self.sent.mqtt_published += 1
             else:
                 with self.lock:
                     self.queued[fi].append(body)
@@ -449,6 +453,12 @@ def stream(
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"wardwatch-bench-{os.getpid()}")
     client.max_inflight_messages_set(10_000)
     client.max_queued_messages_set(0)
+    acked = [0]
+
+    def on_publish(*_args: Any) -> None:
+        acked[0] += 1  # paho's network thread only
+
+    client.on_publish = on_publish
     client.connect(mqtt_host, mqtt_port)
     client.loop_start()
     try:
@@ -464,6 +474,14 @@ def stream(
             for thread in threads:
                 thread.join()
             streamer.sent.last_at = time.monotonic()
+        # The broker acknowledged every message before the terminals hang up: a disconnect
+        # right after the last publish dropped what paho had not sent yet (lost events).
+        published = streamer.sent.mqtt_published
+        deadline = time.monotonic() + 30
+        while acked[0] < published and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if acked[0] < published:
+            streamer._error(f"the broker acknowledged {acked[0]} of {published} MQTT messages")
     finally:
         client.disconnect()
         client.loop_stop()
