@@ -150,7 +150,7 @@ class Delivery:
     source: str
     topic_door: str | None = None
     received_at: datetime | None = None
-    """When the message arrived, if it waited before this turn (MQTT's queue); else the turn's now."""
+    """When the message arrived (it waited in the intake's queue since); None: the turn's now."""
 
 
 @dataclass(frozen=True)
@@ -305,7 +305,7 @@ class DoorEvents:
     def ingest_many(self, deliveries: Sequence[Delivery]) -> list[IngestResult]:
         """Judge and store several messages in one transaction; one result per message, in order.
 
-        The MQTT subscriber hands over whatever arrived since its last turn: at a thousand
+        The intake hands over whatever arrived since its last turn: at a thousand
         events a second from many terminals a transaction per message is what limits the
         rate, not the work each event needs. A terminal's events are stored in serial order
         across its messages, as if they had come as one batch.

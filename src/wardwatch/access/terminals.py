@@ -267,24 +267,10 @@ class Terminals:
         return ref
 
     def ref(self, conn: Connection, terminal_id: str) -> TerminalRef | None:
-        row = self._row(conn, terminal_id)
-        if row is None:
-            return None
-        doors = frozenset(conn.execute(select(TD.door_id).where(TD.terminal_id == row.id)).scalars())
-        return TerminalRef(
-            row.id,
-            row.user_id,
-            row.facility_id,
-            row.facility_path,
-            row.serial_number,
-            row.name,
-            TerminalStatus(row.status),
-            doors,
-        )
+        return next(iter(self._refs(conn, TM.id == terminal_id)), None)
 
     def by_serial(self, conn: Connection, serial_number: str) -> TerminalRef | None:
-        row = conn.execute(select(TM.id).where(func.lower(TM.serial_number) == serial_number.lower())).first()
-        return self.ref(conn, row.id) if row else None
+        return self.by_serials(conn, [serial_number]).get(serial_number.lower())
 
     def by_serials(self, conn: Connection, serial_numbers: Iterable[str]) -> dict[str, TerminalRef]:
         """The terminals with these serial numbers, by lower-cased serial, in two queries."""
