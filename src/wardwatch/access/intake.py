@@ -12,8 +12,9 @@ If storing a turn together fails, each message is stored alone, so one bad messa
 sink the others; a message that still fails gets its error back (HTTP: a 500 problem) and
 is logged. Before ``start`` and after ``stop`` messages are stored on the caller's thread.
 
-A turn waits ``access.intake_linger_ms`` after its first message before it starts, so a
-steady stream is stored in a few large turns rather than many of one message each.
+Under load (a turn just ended, or more is queued) a turn waits ``access.intake_linger_ms``
+after its first message before it starts, so a steady stream is stored in a few large
+turns rather than many of one message each; a message after a quiet spell goes at once.
 """
 
 from __future__ import annotations
@@ -104,18 +105,22 @@ class DoorEventIntake:
 
     def _work(self) -> None:
         linger = self.events.deps.settings.access.intake_linger_ms / 1000
+        last_turn = 0.0
         while True:
             first = self._queue.get()
             if first is None:
                 return
-            if linger > 0 and self._queue.qsize() < MAX_TURN:
-                # Group commit: what arrives in the next few milliseconds joins this turn.
-                # Without it, a steady stream made a turn of one or two messages every
-                # couple of milliseconds, and the fixed cost of each (a transaction, a
-                # relay hand-over, a wake-up of the rules) used the whole core.
+            busy = time.monotonic() - last_turn < linger or not self._queue.empty()
+            if linger > 0 and busy and self._queue.qsize() < MAX_TURN:
+                # Group commit, under load only: what arrives in the next few milliseconds
+                # joins this turn. Without it, a steady stream made a turn of one or two
+                # messages every couple of milliseconds, and the fixed cost of each (a
+                # transaction, a relay hand-over, a wake-up of the rules) used the whole
+                # core. A message after a quiet spell is stored at once.
                 time.sleep(linger)
             batch, stop = take_batch(self._queue, first, MAX_TURN)
             self.turn(batch)
+            last_turn = time.monotonic()
             if stop:
                 return
 
