@@ -12,14 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from support import World
 from test_access_world import import_register
-from test_rules_world import REGISTER, alerts, at, door, pump, rules_world
+from test_rules_world import REGISTER, alerts, at, door, pump, queued, rules_world
 from wardwatch.kernel.bus import Event, InProcessBus
-from wardwatch.kernel.outbox import outbox
-from wardwatch.rules.service import CONSUMER, EVENT_TYPES
+from wardwatch.rules.service import CONSUMER
 
 
 @pytest.fixture
@@ -27,19 +25,6 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
     w = rules_world(tmp_path, database_url)
     yield w
     w.container.close()
-
-
-def queued(world: World) -> list[Event]:
-    """The rules' events of the outbox not yet handed to the engine, in order (marked as handed)."""
-    with world.container.db.read() as conn:
-        rows = conn.execute(
-            select(outbox.c.id, outbox.c.type, outbox.c.body)
-            .where(outbox.c.id > world.ids["pumped"])
-            .order_by(outbox.c.id)
-        ).all()
-    if rows:
-        world.ids["pumped"] = rows[-1].id
-    return [Event.from_json(r.body) for r in rows if r.type in EVENT_TYPES]
 
 
 def history(world: World, alert_id: str) -> list[str]:

@@ -139,22 +139,26 @@ def door(
     return str(found)
 
 
-def pump(world: World) -> int:
-    """Hand the outbox, in order, to the rule engine (the relay and bus do this in the server)."""
-    service = world.container.rules.service
+def queued(world: World) -> list[Event]:
+    """The rules' events of the outbox not yet handed to the engine, in order (marked as handed)."""
     with world.container.db.read() as conn:
         rows = conn.execute(
             select(outbox.c.id, outbox.c.type, outbox.c.body)
             .where(outbox.c.id > world.ids["pumped"])
             .order_by(outbox.c.id)
         ).all()
-    handled = 0
-    for row in rows:
-        world.ids["pumped"] = row.id
-        if row.type in EVENT_TYPES:
-            service.handle(Event.from_json(row.body))
-            handled += 1
-    return handled
+    if rows:
+        world.ids["pumped"] = rows[-1].id
+    return [Event.from_json(r.body) for r in rows if r.type in EVENT_TYPES]
+
+
+def pump(world: World) -> int:
+    """Hand the outbox, in order, to the rule engine (the relay and bus do this in the server)."""
+    service = world.container.rules.service
+    events = queued(world)
+    for event in events:
+        service.handle(event)
+    return len(events)
 
 
 def settle(world: World, until: str | None = None) -> None:

@@ -147,14 +147,17 @@ class Container:
         self.access.start()
         self.rules.start()
         self.workers = [
-            Periodic("media-sessions", 60, self.views.close_stale, "closing expired viewing sessions failed"),
-            Periodic(
-                "db-checkpoint",
-                1.0,
-                self.db.checkpoint,
-                "the database's write-ahead log could not be checkpointed; it grows until it is",
-            ),
+            Periodic("media-sessions", 60, self.views.close_stale, "closing expired viewing sessions failed")
         ]
+        if self.db.dialect == "sqlite":
+            self.workers.append(
+                Periodic(
+                    "db-checkpoint",
+                    1.0,
+                    self.db.checkpoint,
+                    "the database's write-ahead log could not be checkpointed; it grows until it is",
+                )
+            )
         if self.settings.media.retention:
             self.workers.append(
                 Periodic(
